@@ -1,0 +1,1 @@
+"""The program's core: storage, secrets, presets and the account check. Imports no Qt."""

@@ -1,0 +1,387 @@
+"""What each kind of failure means and what the admin should do: a table, not branches.
+
+Two tables live here. `REPLY_RULES` turns a server reply (stage, reply code, enhanced status
+code, words in the text, provider) into a `Category`; the first matching rule wins.
+`EXPLANATIONS` gives each category a headline, advice and the form field at fault, with
+per-provider advice where a provider has its own remedy. The account check and the
+"Explain a server error" window both read them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mailsettings_desktop.core.check_result import Category, Stage
+
+ENHANCED_CODE = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+REPLY_LINE = re.compile(r"(?<![\d.])([2-5]\d\d)(?:[ -]|$)")
+
+
+@dataclass(frozen=True)
+class ReplyRule:
+    """One row of the reply table. Empty fields match anything."""
+
+    category: Category
+    stages: frozenset[Stage] = frozenset()
+    codes: frozenset[int] = frozenset()
+    enhanced: frozenset[str] = frozenset()
+    text: re.Pattern[str] | None = None
+    providers: frozenset[str] = frozenset()
+
+    def matches(
+        self, stage: Stage | None, code: int | None, enhanced: str | None, text: str,
+        provider: str,
+    ) -> bool:
+        if self.stages and stage is not None and stage not in self.stages:
+            return False
+        if self.codes and code not in self.codes:
+            return False
+        if self.enhanced and enhanced not in self.enhanced:
+            return False
+        if self.text is not None and not self.text.search(text):
+            return False
+        return not (self.providers and provider not in self.providers)
+
+
+def _rule(category: Category, *, stages: tuple[Stage, ...] = (), codes: tuple[int, ...] = (),
+          enhanced: tuple[str, ...] = (), text: str | None = None,
+          providers: tuple[str, ...] = ()) -> ReplyRule:
+    return ReplyRule(
+        category,
+        frozenset(stages),
+        frozenset(codes),
+        frozenset(enhanced),
+        re.compile(text, re.IGNORECASE) if text else None,
+        frozenset(providers),
+    )
+
+
+AUTH = (Stage.AUTHENTICATING,)
+MAIL = (Stage.CHECKING_SENDER,)
+GREET = (Stage.GREETING,)
+
+REPLY_RULES: tuple[ReplyRule, ...] = (
+    # Encryption demanded by the server, at any stage.
+    _rule(Category.ENCRYPTION_REQUIRED, codes=(530, 538),
+          text=r"starttls|tls|ssl|encrypt"),
+    _rule(Category.ENCRYPTION_REQUIRED, enhanced=("5.7.11",)),
+    _rule(Category.ENCRYPTION_REQUIRED, text=r"without (ssl|tls)|must issue a starttls"),
+    # Authentication.
+    _rule(Category.APP_PASSWORD_REQUIRED, stages=AUTH, enhanced=("5.7.9",)),
+    _rule(Category.APP_PASSWORD_REQUIRED, stages=AUTH,
+          text=r"application[- ]specific password|app(lication)? password|"
+               r"password for (external )?app|parol\w* prilozheni"),
+    _rule(Category.AUTH_DISABLED, stages=AUTH, enhanced=("5.7.139",)),
+    _rule(Category.AUTH_DISABLED, stages=AUTH,
+          text=r"smtp ?auth\w* is disabled|basic authentication is disabled|"
+               r"authentication disabled|not enabled for (smtp|imap)"),
+    _rule(Category.WRONG_CREDENTIALS_OR_AUTH_DISABLED, stages=AUTH, enhanced=("5.7.3",),
+          text=r"authentication unsuccessful"),
+    _rule(Category.NO_COMMON_MECHANISM, stages=AUTH, codes=(504,)),
+    _rule(Category.NO_COMMON_MECHANISM, stages=AUTH, enhanced=("5.5.4", "5.7.4")),
+    _rule(Category.TEMPORARY_FAILURE, stages=AUTH, codes=(421, 432, 450, 451, 452, 454)),
+    _rule(Category.WRONG_CREDENTIALS, stages=AUTH, codes=(535, 534, 530, 550, 553, 554)),
+    # The greeting.
+    _rule(Category.CONNECTION_BLOCKED, stages=GREET, codes=(554, 550, 521),
+          text=r"block|listed|blacklist|spamhaus|reputation|not allowed|denied"),
+    _rule(Category.SERVICE_UNAVAILABLE, codes=(421,)),
+    _rule(Category.CONNECTION_BLOCKED, stages=GREET, codes=(554, 521)),
+    # MAIL FROM and RCPT TO.
+    _rule(Category.QUOTA_EXCEEDED, enhanced=("5.4.5", "4.4.5")),
+    _rule(Category.QUOTA_EXCEEDED, text=r"sending limit|quota|too many messages"),
+    _rule(Category.RELAY_DENIED, text=r"relay(ing)? (access )?(denied|not permitted)"),
+    _rule(Category.SENDER_REJECTED, stages=MAIL,
+          text=r"sender|not owned|send ?as|from address|mail from|authorized"),
+    _rule(Category.SENDER_REJECTED, stages=MAIL, enhanced=("5.7.1", "5.7.60", "5.1.7", "5.1.8")),
+    _rule(Category.TEMPORARY_FAILURE, stages=MAIL, codes=(450, 451, 452)),
+    _rule(Category.SENDER_REJECTED, stages=MAIL, codes=(550, 553, 554, 555)),
+    _rule(Category.RECIPIENT_REJECTED, stages=(Stage.SENDING,), codes=(550, 551, 553)),
+    _rule(Category.TEMPORARY_FAILURE, codes=(450, 451, 452, 454)),
+)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    headline: str
+    advice: str
+    field: str | None = None
+
+
+EXPLANATIONS: dict[Category, Explanation] = {
+    Category.OK: Explanation(
+        "The account works: the server accepted the sign-in and this sender address.",
+        "You can save the address.",
+    ),
+    Category.CANCELLED: Explanation("The test was cancelled.", "Run Test account again."),
+    Category.DNS_FAILURE: Explanation(
+        "The server name could not be found.",
+        "Check the spelling of the server name, and that this computer can reach the "
+        "internet or the company network.",
+        "host",
+    ),
+    Category.CONNECTION_REFUSED: Explanation(
+        "The server refused the connection on this port.",
+        "Check the port number (usually 465 for SSL/TLS or 587 for STARTTLS) and the "
+        "server name. A firewall may also block outgoing mail ports.",
+        "port",
+    ),
+    Category.NO_ROUTE: Explanation(
+        "This computer has no network route to the server.",
+        "Check the network connection, VPN and firewall of this computer.",
+        "host",
+    ),
+    Category.CONNECT_TIMEOUT: Explanation(
+        "The server did not answer the connection attempt in time.",
+        "Check the server name and port. A firewall often silently drops outgoing mail "
+        "ports; ask the network administrator, or raise the timeout for a slow network.",
+        "port",
+    ),
+    Category.GREETING_TIMEOUT: Explanation(
+        "The server accepted the connection but never said hello.",
+        "The server may be overloaded, or the port may expect encryption from the first "
+        "byte (SSL/TLS). Check the security setting and port, or try again later.",
+        "security",
+    ),
+    Category.REPLY_TIMEOUT: Explanation(
+        "The server stopped answering in the middle of the conversation.",
+        "Try again later, or raise the timeout for a slow connection.",
+        "host",
+    ),
+    Category.TLS_ON_PLAIN_PORT: Explanation(
+        "SSL/TLS was chosen, but this port expects an unencrypted start (STARTTLS or none).",
+        "Choose STARTTLS on port 587, or keep SSL/TLS and use port 465.",
+        "security",
+    ),
+    Category.PLAIN_ON_TLS_PORT: Explanation(
+        "This port expects encryption from the first byte (SSL/TLS), but another security "
+        "setting was chosen.",
+        "Choose SSL/TLS for this port, or use STARTTLS on port 587.",
+        "security",
+    ),
+    Category.STARTTLS_NOT_OFFERED: Explanation(
+        "STARTTLS was chosen, but the server does not offer it on this port.",
+        "Choose SSL/TLS on port 465, or ask the mail administrator which port supports "
+        "encryption. Do not send passwords unencrypted.",
+        "security",
+    ),
+    Category.ENCRYPTION_REQUIRED: Explanation(
+        "The server requires an encrypted connection.",
+        "Choose STARTTLS on port 587 or SSL/TLS on port 465.",
+        "security",
+    ),
+    Category.TLS_FAILED: Explanation(
+        "The encrypted connection could not be set up.",
+        "The server may use old or unusual encryption settings. Check the port and "
+        "security setting; see Details for the exact error.",
+        "security",
+    ),
+    Category.CERT_UNTRUSTED: Explanation(
+        "The server's certificate is not trusted: it is self-signed or issued by a "
+        "private authority.",
+        "If this is your company's own server, compare the fingerprint with the one your "
+        "mail administrator gives you and trust this certificate. Otherwise, do not proceed.",
+        "host",
+    ),
+    Category.CERT_HOSTNAME_MISMATCH: Explanation(
+        "The server's certificate was issued for a different name than the server name "
+        "entered.",
+        "Use the server name the certificate was issued for (see Details), usually the one "
+        "your provider documents.",
+        "host",
+    ),
+    Category.CERT_EXPIRED: Explanation(
+        "The server's certificate has expired.",
+        "The mail provider must renew its certificate. Also check this computer's date "
+        "and time.",
+        "host",
+    ),
+    Category.CERT_NOT_YET_VALID: Explanation(
+        "The server's certificate is not valid yet.",
+        "Check this computer's date and time; otherwise the provider must fix its "
+        "certificate.",
+        "host",
+    ),
+    Category.CERT_CHANGED: Explanation(
+        "The server's certificate has changed since you trusted it.",
+        "This can mean the server was reconfigured or that someone is intercepting the "
+        "connection. Confirm the new fingerprint with your mail administrator before "
+        "trusting it.",
+        "host",
+    ),
+    Category.AUTH_NOT_OFFERED: Explanation(
+        "The server does not offer sign-in (AUTH) on this connection.",
+        "Many servers offer sign-in only after encryption: choose STARTTLS or SSL/TLS. "
+        "Otherwise use the provider's submission port (587 or 465).",
+        "security",
+    ),
+    Category.NO_COMMON_MECHANISM: Explanation(
+        "The server offers no sign-in method this program supports.",
+        "This program signs in with PLAIN, LOGIN or CRAM-MD5. Ask the mail administrator "
+        "to enable one of them for this port.",
+        "host",
+    ),
+    Category.WRONG_CREDENTIALS: Explanation(
+        "The server rejected the username or password.",
+        "Re-type the password (watch Caps Lock and the keyboard layout) and check the "
+        "username; many providers want the full email address as username.",
+        "password",
+    ),
+    Category.WRONG_CREDENTIALS_OR_AUTH_DISABLED: Explanation(
+        "The server rejected the sign-in: the password is wrong, or password sign-in "
+        "(SMTP AUTH) is switched off for this mailbox.",
+        "Check the password. If it is right, the mailbox administrator must enable "
+        "authenticated SMTP for this mailbox.",
+        "password",
+    ),
+    Category.APP_PASSWORD_REQUIRED: Explanation(
+        "The provider requires an app password instead of the normal password.",
+        "Create an app password in the account's security settings and enter it here.",
+        "password",
+    ),
+    Category.AUTH_DISABLED: Explanation(
+        "Password sign-in over SMTP is switched off for this account or organisation.",
+        "The mailbox administrator must enable SMTP AUTH for this mailbox, or the account "
+        "must use modern sign-in (OAuth).",
+        "password",
+    ),
+    Category.TEMPORARY_FAILURE: Explanation(
+        "The server refused for now (too many attempts or a temporary problem).",
+        "Wait several minutes before testing again. Repeated attempts can lock the "
+        "account for longer.",
+        None,
+    ),
+    Category.SENDER_REJECTED: Explanation(
+        "The server does not let this account send as this address.",
+        "Use the address that belongs to the signed-in account, or ask the mail "
+        "administrator to grant 'send as' rights for this address.",
+        "email",
+    ),
+    Category.RELAY_DENIED: Explanation(
+        "The server refuses to relay mail for this account.",
+        "Sign-in probably did not take effect: check the username and that the port is "
+        "the provider's submission port (587 or 465), not 25.",
+        "username",
+    ),
+    Category.QUOTA_EXCEEDED: Explanation(
+        "The account has reached its sending limit.",
+        "Wait until the provider's limit resets (often 24 hours) or raise the limit.",
+        None,
+    ),
+    Category.RECIPIENT_REJECTED: Explanation(
+        "The server refused the recipient of the test message.",
+        "Check the recipient address.",
+        None,
+    ),
+    Category.SERVICE_UNAVAILABLE: Explanation(
+        "The server says it is not available right now (421).",
+        "Try again later. If it persists, the provider may be limiting this network.",
+        None,
+    ),
+    Category.CONNECTION_BLOCKED: Explanation(
+        "The server refuses connections from this network.",
+        "This computer's public address may be on a block list, or the provider does "
+        "not accept mail programs from this network. Contact the provider.",
+        None,
+    ),
+    Category.CONNECTION_CLOSED: Explanation(
+        "The server closed the connection unexpectedly.",
+        "Check the port and security setting; the server may also be limiting "
+        "connections. Try again later.",
+        "security",
+    ),
+    Category.NOT_SMTP: Explanation(
+        "The program at this address and port is not a mail (SMTP) server.",
+        "Check the server name and port.",
+        "port",
+    ),
+    Category.UNEXPECTED: Explanation(
+        "The server gave an unexpected reply.",
+        "See Details for the server's exact words; your mail administrator or provider "
+        "can tell what it means.",
+        None,
+    ),
+}
+
+# Provider-specific advice: (category, provider key) -> advice.
+PROVIDER_ADVICE: dict[tuple[Category, str], str] = {
+    (Category.APP_PASSWORD_REQUIRED, "gmail"):
+        "Gmail needs an app password when 2-Step Verification is on: Google account > "
+        "Security > App passwords. Enter that 16-letter password here.",
+    (Category.APP_PASSWORD_REQUIRED, "yahoo"):
+        "Yahoo needs an app password: Yahoo Account security > Generate app password.",
+    (Category.APP_PASSWORD_REQUIRED, "icloud"):
+        "iCloud needs an app-specific password: appleid.apple.com > Sign-In and Security "
+        "> App-Specific Passwords.",
+    (Category.APP_PASSWORD_REQUIRED, "mailru"):
+        "Mail.ru needs a password for external applications: Settings > Security > "
+        "Passwords for external applications.",
+    (Category.APP_PASSWORD_REQUIRED, "yandex"):
+        "Yandex needs an app password: Yandex ID > Security > App passwords (type: Mail). "
+        "Also allow mail programs in Yandex Mail settings.",
+    (Category.APP_PASSWORD_REQUIRED, "zoho"):
+        "Zoho needs an application-specific password when two-factor authentication is "
+        "on: Zoho Accounts > Security > App Passwords.",
+    (Category.APP_PASSWORD_REQUIRED, "outlook"):
+        "Outlook.com needs an app password when two-step verification is on: "
+        "account.microsoft.com > Security > Advanced security options.",
+    (Category.WRONG_CREDENTIALS, "gmail"):
+        "Check the password. If the account uses 2-Step Verification, Gmail accepts only "
+        "an app password (Google account > Security > App passwords).",
+    (Category.WRONG_CREDENTIALS, "yandex"):
+        "Check the password. Yandex accepts only an app password for mail programs "
+        "(Yandex ID > Security > App passwords).",
+    (Category.WRONG_CREDENTIALS, "mailru"):
+        "Check the password. Mail.ru accepts only a password for external applications "
+        "(Settings > Security).",
+    (Category.AUTH_DISABLED, "microsoft365"):
+        "The Microsoft 365 administrator must enable Authenticated SMTP for this mailbox "
+        "(Microsoft 365 admin center > Users > Mail > Manage email apps), or the tenant "
+        "must allow SMTP AUTH; otherwise the account must use OAuth.",
+    (Category.WRONG_CREDENTIALS_OR_AUTH_DISABLED, "microsoft365"):
+        "Check the password. If it is right, the Microsoft 365 administrator must enable "
+        "Authenticated SMTP for this mailbox (admin center > Users > Mail > Manage email "
+        "apps), or security defaults may block it.",
+    (Category.WRONG_CREDENTIALS_OR_AUTH_DISABLED, "outlook"):
+        "Check the password. Outlook.com is retiring password sign-in for mail programs; "
+        "if the password is right, the account needs an app password or OAuth.",
+}
+
+
+def explanation_for(category: Category, provider: str = "custom") -> Explanation:
+    base = EXPLANATIONS[category]
+    advice = PROVIDER_ADVICE.get((category, provider))
+    return Explanation(base.headline, advice, base.field) if advice else base
+
+
+def category_for_reply(
+    stage: Stage | None, code: int | None, text: str, provider: str = "custom"
+) -> Category:
+    """Classify a server reply. `stage` None means unknown (pasted text)."""
+    enhanced = enhanced_code_in(text)
+    for rule in REPLY_RULES:
+        if rule.matches(stage, code, enhanced, text, provider):
+            return rule.category
+    return Category.UNEXPECTED
+
+
+def enhanced_code_in(text: str) -> str | None:
+    match = ENHANCED_CODE.search(text)
+    return ".".join(match.groups()) if match else None
+
+
+@dataclass(frozen=True)
+class PastedReply:
+    """A reply code and text found in text the admin pasted."""
+
+    code: int | None
+    enhanced: str | None
+    text: str
+
+
+def parse_pasted_reply(text: str) -> PastedReply:
+    """Find the SMTP reply in a pasted bounce or log line."""
+    cleaned = " ".join(text.split())
+    match = REPLY_LINE.search(cleaned)
+    code = int(match.group(1)) if match else None
+    return PastedReply(code, enhanced_code_in(cleaned), cleaned)

@@ -1,0 +1,132 @@
+"""A thin layer over `smtplib.SMTP` for a socket we opened ourselves.
+
+It exists for three reasons: the account check connects the socket itself (so it can be
+cancelled), sign-in must send UTF-8 passwords (smtplib encodes them as ASCII), and every
+read must respect the check's single deadline rather than a per-call timeout.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import smtplib
+import socket
+from collections.abc import Callable
+from email.base64mime import body_encode as encode_base64
+
+from email_validator import EmailNotValidError, validate_email
+
+_MAX_CHALLENGES = 5
+
+
+def ascii_address(address: str) -> str:
+    """The address with its domain in IDNA form, as MAIL FROM needs without SMTPUTF8."""
+    local, _, domain = address.strip().rpartition("@")
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        try:
+            domain = validate_email(address, check_deliverability=False).ascii_domain
+        except EmailNotValidError:
+            pass
+    return f"{local}@{domain}"
+
+
+def _local_hostname() -> str:
+    """The name said in EHLO. `socket.getfqdn()` can stall on DNS, so it is not used."""
+    name = socket.gethostname() or "localhost"
+    try:
+        name.encode("ascii")
+    except UnicodeError:
+        return "localhost"
+    return name if "." in name else "localhost.localdomain"
+
+
+class SmtpSession(smtplib.SMTP):
+    """An SMTP conversation on an already connected (and possibly secured) socket."""
+
+    def __init__(
+        self, sock: socket.socket, host: str, timeout: float,
+        remaining: Callable[[], float] | None = None,
+    ) -> None:
+        super().__init__(local_hostname=_local_hostname(), timeout=timeout)
+        self.sock = sock
+        self.file = None
+        self._host = host.strip().rstrip(".").encode("idna").decode("ascii")
+        self._remaining = remaining
+
+    def read_greeting(self) -> tuple[int, bytes]:
+        return self.getreply()
+
+    def getreply(self) -> tuple[int, bytes]:
+        if self._remaining is not None and self.sock is not None:
+            left = self._remaining()
+            if left <= 0:
+                raise TimeoutError("the check ran out of time")
+            self.sock.settimeout(left)
+        try:
+            return super().getreply()
+        except smtplib.SMTPServerDisconnected as exc:
+            # smtplib turns a read timeout into "connection closed"; keep them apart.
+            if isinstance(exc.__context__, TimeoutError):
+                raise TimeoutError(str(exc.__context__) or "timed out") from exc
+            raise
+
+    def sign_in(self, username: str, password: str) -> tuple[int, bytes]:
+        return self.login(username, password)
+
+    def mail_from(self, sender: str) -> tuple[int, bytes]:
+        options: list[str] = []
+        if not sender.isascii():
+            if not self.has_extn("smtputf8"):
+                raise smtplib.SMTPNotSupportedError(
+                    "the address has non-ASCII letters before the @ and the server does not "
+                    "offer SMTPUTF8"
+                )
+            options.append("SMTPUTF8")
+            self.command_encoding = "utf-8"
+        return self.mail(sender, options)
+
+    def quit_quietly(self) -> None:
+        try:
+            self.quit()
+        except (smtplib.SMTPException, OSError):
+            self.close()
+
+    # UTF-8 sign-in (smtplib's own methods encode the secret as ASCII) ------------------------
+
+    def auth(
+        self,
+        mechanism: str,
+        authobject: Callable[..., str],
+        *,
+        initial_response_ok: bool = True,
+    ) -> tuple[int, bytes]:
+        mechanism = mechanism.upper()
+        initial = authobject() if initial_response_ok else None
+        if initial is not None:
+            response = encode_base64(initial.encode("utf-8"), eol="")
+            code, reply = self.docmd("AUTH", f"{mechanism} {response}")
+            challenges = 1
+        else:
+            code, reply = self.docmd("AUTH", mechanism)
+            challenges = 0
+        while code == 334:
+            challenges += 1
+            challenge = base64.decodebytes(reply)
+            response = encode_base64(authobject(challenge).encode("utf-8"), eol="")
+            code, reply = self.docmd(response)
+            if challenges > _MAX_CHALLENGES:
+                raise smtplib.SMTPException("Server AUTH mechanism infinite loop.")
+        if code in (235, 503):
+            return code, reply
+        raise smtplib.SMTPAuthenticationError(code, reply)
+
+    def auth_cram_md5(self, challenge: bytes | None = None) -> str:
+        if challenge is None:
+            return None  # type: ignore[return-value]  # smtplib's protocol: no initial reply
+        digest = hmac.HMAC(self.password.encode("utf-8"), challenge, "md5").hexdigest()
+        return f"{self.user} {digest}"
+
+    def __repr__(self) -> str:
+        return f"<SmtpSession host={self._host!r}>"

@@ -1,0 +1,86 @@
+"""Shared fixtures: certificates, local SMTP servers, keyrings and databases."""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+import trustme
+
+from mailsettings_desktop.core.secrets import SecretStore
+from mailsettings_desktop.core.storage import Database
+from tests.memory_keyring import MemoryKeyring
+from tests.smtp_server import LocalSmtpServer
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+USER = "anna@example.test"
+PASSWORD = "correct horse ✓ battery"
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ca") / "test-ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def trust_test_ca(ca_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every check in the suite trusts the test authority, as the outside contract allows."""
+    monkeypatch.setenv("MAILSETTINGS_EXTRA_CA_FILE", str(ca_file))
+
+
+def server_context(ca: trustme.CA, *names: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(*(names or ("127.0.0.1", "localhost"))).configure_cert(context)
+    return context
+
+
+def _server(ca: trustme.CA, mode: str, **kwargs: object) -> Iterator[LocalSmtpServer]:
+    server = LocalSmtpServer(
+        mode, server_context(ca), users={USER: PASSWORD}, **kwargs  # type: ignore[arg-type]
+    )
+    with server:
+        yield server
+
+
+@pytest.fixture
+def ssl_server(ca: trustme.CA) -> Iterator[LocalSmtpServer]:
+    yield from _server(ca, "ssl")
+
+
+@pytest.fixture
+def starttls_server(ca: trustme.CA) -> Iterator[LocalSmtpServer]:
+    yield from _server(ca, "starttls")
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """An in-memory keyring installed as keyring's current backend for the test."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def secrets(memory_keyring: MemoryKeyring) -> SecretStore:
+    return SecretStore(memory_keyring)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(tmp_path / "test.sqlite3")
+    yield database
+    database.close()
