@@ -10,6 +10,9 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
     """Keeps passwords in a dict; priority is irrelevant because tests set it directly."""
 
     priority = 1  # type: ignore[assignment]
+    # Never picked by keyring's own detection: a test sets these backends explicitly, and a
+    # run without a real keyring must not quietly end up with an in-memory one.
+    viable = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -40,3 +43,14 @@ class LockedKeyring(MemoryKeyring):
 
     def set_password(self, service: str, username: str, password: str) -> None:
         raise keyring.errors.KeyringLocked("collection is locked")
+
+
+class ReadFailingKeyring(MemoryKeyring):
+    """Accepts a write, then fails to read it back (a service that dies mid-way)."""
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise keyring.errors.KeyringError("the keyring service went away")
+
+
+class PlaintextKeyring(MemoryKeyring):
+    """Stands in for keyrings.alt's PlaintextKeyring: the word in its name is what counts."""

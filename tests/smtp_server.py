@@ -105,7 +105,9 @@ class LocalSmtpServer:
             kwargs["authenticator"] = _Authenticator(self.mailbox)
             kwargs["auth_required"] = True
         else:
-            kwargs["auth_exclude_mechanism"] = ["LOGIN", "PLAIN"]
+            # aiosmtpd lists AUTH only after STARTTLS when TLS is required for it, so
+            # without STARTTLS this server never offers AUTH at all.
+            kwargs["auth_require_tls"] = True
         if self.mode == "starttls":
             kwargs["tls_context"] = self.tls_context
             kwargs["require_starttls"] = True

@@ -5,12 +5,16 @@ server; the GUI runs it on a worker thread. The whole check shares one deadline 
 request's timeout), and a `CancelToken` can stop it from another thread at any stage:
 waits are sliced so a cancel is noticed within a fraction of a second, and a blocked
 socket read is woken by shutting the socket down.
+
+Two helper connections may be opened besides the main one, both only to explain a
+failure: a short TLS probe when a server never greets (is this an SSL/TLS port?), and an
+unverified handshake when a certificate is rejected (to show the admin that certificate).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
-import hashlib
 import logging
 import os
 import select
@@ -23,14 +27,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from mailsettings_desktop.core.certificates import (
+    certificate_info,
+    same_fingerprint,
+    sha256_fingerprint,
+)
 from mailsettings_desktop.core.check_result import (
     Category,
+    CertificateInfo,
     CheckRequest,
     CheckResult,
     Stage,
     Suggestion,
 )
 from mailsettings_desktop.core.diagnosis import (
+    category_for_connect_error,
     category_for_reply,
     enhanced_code_in,
     explanation_for,
@@ -42,8 +53,28 @@ log = logging.getLogger(__name__)
 
 EXTRA_CA_ENV = "MAILSETTINGS_EXTRA_CA_FILE"
 POLL_SECONDS = 0.05
+# The TLS probe gets the last part of the greeting wait: a quarter of the timeout, at most
+# this long. Probing only when the greeting is nearly overdue keeps it off servers that
+# merely greet slowly (some treat a client that talks first as a spammer).
+PROBE_MAX_SECONDS = 1.5
+PROBE_SHARE = 0.25
+# Fetching a rejected certificate may run this far past the deadline: the check has
+# already failed, and the certificate is what the admin needs to decide.
+CERT_FETCH_GRACE_SECONDS = 0.5
+# Reasons OpenSSL gives when the other side answered a handshake with plain text.
+PLAIN_TEXT_REASONS = frozenset({
+    "WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "RECORD_LAYER_FAILURE",
+    "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST", "UNEXPECTED_RECORD", "RECORD_TOO_LARGE",
+})
+CERTIFICATE_CATEGORIES = frozenset({
+    Category.CERT_UNTRUSTED, Category.CERT_HOSTNAME_MISMATCH, Category.CERT_EXPIRED,
+    Category.CERT_NOT_YET_VALID,
+})
 
 ProgressCallback = Callable[[Stage], None]
+AddressInfo = tuple[int, int, int, str, tuple[str, int]]
+# Looks up (host, port); the default is socket.getaddrinfo. Tests pass their own.
+Resolver = Callable[[str, int], list[AddressInfo]]
 
 
 class CancelToken:
@@ -62,10 +93,8 @@ class CancelToken:
         self._event.set()
         with self._lock:
             for sock in self._sockets:
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def wait(self, seconds: float) -> bool:
         return self._event.wait(seconds)
@@ -74,18 +103,16 @@ class CancelToken:
         with self._lock:
             self._sockets.append(sock)
         if self.cancelled:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
-class _Cancelled(Exception):
+class _CheckCancelledError(Exception):
     pass
 
 
 @dataclass
-class _Failure(Exception):
+class _CheckFailedError(Exception):
     """Raised inside the check to stop at a stage with a category and the technical facts."""
 
     category: Category
@@ -93,6 +120,7 @@ class _Failure(Exception):
     text: str = ""
     exception: str = ""
     suggestion: Suggestion | None = None
+    certificate: CertificateInfo | None = None
 
 
 def tls_context(extra_ca_file: Path | None = None) -> ssl.SSLContext:
@@ -108,6 +136,12 @@ class _Deadline:
     def __init__(self, seconds: float) -> None:
         self.end = time.monotonic() + seconds
 
+    @classmethod
+    def at(cls, end: float) -> _Deadline:
+        deadline = cls(0)
+        deadline.end = end
+        return deadline
+
     def remaining(self) -> float:
         return self.end - time.monotonic()
 
@@ -116,6 +150,7 @@ def run_check(
     request: CheckRequest,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    resolver: Resolver | None = None,
 ) -> CheckResult:
     """Run the whole check and return one typed result; never raises for server trouble."""
     cancel = cancel or CancelToken()
@@ -128,25 +163,25 @@ def run_check(
     def enter(next_stage: Stage) -> None:
         nonlocal stage
         if cancel.cancelled:
-            raise _Cancelled
+            raise _CheckCancelledError
         stage = next_stage
         if progress is not None:
             progress(next_stage)
 
     try:
         deadline = _Deadline(request.timeout_seconds)
-        with _Conversation(request, deadline, cancel, enter) as talk:
+        with _Conversation(request, deadline, cancel, enter, resolver) as talk:
             talk.run()
         result = _result(request, Stage.DONE, Category.OK)
-    except _Cancelled:
+    except _CheckCancelledError:
         result = _result(request, stage, Category.CANCELLED)
-    except _Failure as failure:
+    except _CheckFailedError as failure:
         if cancel.cancelled:
             result = _result(request, stage, Category.CANCELLED)
         else:
             result = _result(
                 request, stage, failure.category, failure.code, failure.text,
-                failure.exception, failure.suggestion,
+                failure.exception, failure.suggestion, failure.certificate,
             )
     except Exception as exc:  # a bug or an unforeseen library error: log it, explain it
         log.exception("unexpected error during account check at stage %s", stage)
@@ -157,6 +192,8 @@ def run_check(
         "check end: host=%s stage=%s outcome=%s code=%s elapsed=%.2fs",
         request.host, result.stage, result.category, result.reply_code, result.elapsed_seconds,
     )
+    if result.exception:
+        log.info("check detail: %s", result.exception)
     return result
 
 
@@ -168,6 +205,7 @@ def _result(
     text: str = "",
     exception: str = "",
     suggestion: Suggestion | None = None,
+    certificate: CertificateInfo | None = None,
 ) -> CheckResult:
     explanation = explanation_for(category, request.provider_key)
     return CheckResult(
@@ -182,6 +220,7 @@ def _result(
         server_text=text,
         exception=exception,
         suggestion=suggestion,
+        certificate=certificate,
     )
 
 
@@ -195,6 +234,10 @@ def _reply_text(raw: bytes | str) -> str:
     return " ".join(raw.split())
 
 
+def _idna_host(host: str) -> str:
+    return host.strip().rstrip(".").encode("idna").decode("ascii")
+
+
 class _Conversation:
     """One connection to the server, walked through the stages of the check."""
 
@@ -204,14 +247,18 @@ class _Conversation:
         deadline: _Deadline,
         cancel: CancelToken,
         enter: Callable[[Stage], None],
+        resolver: Resolver | None = None,
     ) -> None:
         self.request = request
         self.deadline = deadline
         self.cancel = cancel
         self.enter = enter
+        self.resolver = resolver or _system_resolver
         self.context = tls_context(request.extra_ca_file)
         self.sock: socket.socket | None = None
         self.smtp: SmtpSession | None = None
+        # The address the main connection reached, for the helper connections.
+        self.peer: tuple[int, tuple[str, int]] | None = None
 
     def __enter__(self) -> _Conversation:
         return self
@@ -254,20 +301,20 @@ class _Conversation:
     def _io_timeout(self) -> float:
         remaining = self.deadline.remaining()
         if remaining <= 0:
-            raise _Failure(Category.REPLY_TIMEOUT, exception="the check ran out of time")
+            raise _CheckFailedError(
+                Category.REPLY_TIMEOUT, exception="the check ran out of time"
+            )
         return remaining
 
-    def _resolve(self) -> list[tuple[int, int, int, str, tuple[str, int]]]:
+    def _resolve(self) -> list[AddressInfo]:
         request = self.request
         outcome: dict[str, object] = {}
         done = threading.Event()
+        resolver = self.resolver
 
         def lookup() -> None:
             try:
-                host = request.host.strip().rstrip(".").encode("idna").decode("ascii")
-                outcome["value"] = socket.getaddrinfo(
-                    host, request.port, type=socket.SOCK_STREAM
-                )
+                outcome["value"] = resolver(_idna_host(request.host), request.port)
             except (OSError, UnicodeError) as exc:
                 outcome["error"] = exc
             finally:
@@ -277,24 +324,29 @@ class _Conversation:
         threading.Thread(target=lookup, name="check-resolve", daemon=True).start()
         while not done.wait(POLL_SECONDS):
             if self.cancel.cancelled:
-                raise _Cancelled
+                raise _CheckCancelledError
             if self.deadline.remaining() <= 0:
-                raise _Failure(Category.DNS_FAILURE, exception="name lookup timed out")
+                raise _CheckFailedError(
+                    Category.DNS_FAILURE, exception="name lookup timed out"
+                )
         error = outcome.get("error")
-        if error is not None:
-            raise _Failure(Category.DNS_FAILURE, exception=_describe(error))  # type: ignore[arg-type]
-        return outcome["value"]  # type: ignore[return-value]
+        if isinstance(error, BaseException):
+            raise _CheckFailedError(Category.DNS_FAILURE, exception=_describe(error))
+        addresses = outcome.get("value")
+        if not isinstance(addresses, list) or not addresses:
+            raise _CheckFailedError(
+                Category.DNS_FAILURE, exception="the name has no address"
+            )
+        return addresses
 
-    def _connect(
-        self, addresses: list[tuple[int, int, int, str, tuple[str, int]]]
-    ) -> socket.socket:
-        last: _Failure | None = None
+    def _connect(self, addresses: list[AddressInfo]) -> socket.socket:
+        last: _CheckFailedError | None = None
         for family, kind, proto, _name, address in addresses:
             sock = socket.socket(family, kind, proto)
             self.cancel.watch(sock)
             try:
-                self._connect_one(sock, address)
-            except _Failure as failure:
+                self._connect_one(sock, address, self.deadline)
+            except _CheckFailedError as failure:
                 sock.close()
                 last = failure
                 if failure.category is Category.CONNECT_TIMEOUT:
@@ -303,23 +355,25 @@ class _Conversation:
             except BaseException:
                 sock.close()
                 raise
+            self.peer = (family, address)
+            sock.settimeout(self._io_timeout())
             return sock
         assert last is not None
         raise last
 
-    def _connect_one(self, sock: socket.socket, address: tuple[str, int]) -> None:
+    def _connect_one(
+        self, sock: socket.socket, address: tuple[str, int], deadline: _Deadline
+    ) -> None:
         sock.setblocking(False)
         status = sock.connect_ex(address)
-        in_progress = {0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN,
-                       getattr(errno, "WSAEWOULDBLOCK", -1)}
-        if status not in in_progress:
+        if status not in _IN_PROGRESS:
             raise _connect_failure(status)
         while True:
             if self.cancel.cancelled:
-                raise _Cancelled
-            remaining = self.deadline.remaining()
+                raise _CheckCancelledError
+            remaining = deadline.remaining()
             if remaining <= 0:
-                raise _Failure(
+                raise _CheckFailedError(
                     Category.CONNECT_TIMEOUT,
                     exception=f"no answer from {address[0]} port {address[1]} in time",
                 )
@@ -330,138 +384,225 @@ class _Conversation:
         if status != 0:
             raise _connect_failure(status)
         sock.setblocking(True)
-        sock.settimeout(self._io_timeout())
 
     def _secure(self, sock: socket.socket) -> socket.socket:
         request = self.request
-        if request.trusted_cert_sha256:
-            context = _pinned_context()
-        else:
-            context = self.context
+        context = _unverified_context() if request.trusted_cert_sha256 else self.context
         try:
-            secured = context.wrap_socket(
-                sock, server_hostname=request.host.strip().encode("idna").decode("ascii")
-            )
+            secured = context.wrap_socket(sock, server_hostname=_idna_host(request.host))
         except ssl.SSLCertVerificationError as exc:
-            raise _Failure(_certificate_category(exc), exception=_describe(exc)) from exc
+            raise self._certificate_failure(exc) from exc
+        except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError) as exc:
+            raise _CheckFailedError(
+                Category.CONNECTION_CLOSED, exception=_describe(exc)
+            ) from exc
         except ssl.SSLError as exc:
             raise _tls_failure(exc, request, implicit=True) from exc
         except TimeoutError as exc:
-            raise _Failure(
+            raise _CheckFailedError(
                 Category.GREETING_TIMEOUT, exception="no answer to the TLS handshake"
             ) from exc
-        except ConnectionError as exc:
-            raise _Failure(Category.CONNECTION_CLOSED, exception=_describe(exc)) from exc
         self.cancel.watch(secured)
         if request.trusted_cert_sha256:
             _check_pin(secured, request.trusted_cert_sha256)
         return secured
 
     def _greet(self, smtp: SmtpSession) -> None:
+        probe: bool | None = None
+        if self.request.security is not Security.SSL:
+            probe = self._await_greeting()
         try:
             code, text = smtp.read_greeting()
         except TimeoutError as exc:
-            if self.request.security is not Security.SSL and self.request.port == 465:
-                # Port 465 is implicit TLS: the server waits for our handshake, not us.
-                raise _Failure(
+            if probe is None and self.request.port == 465:
+                # No time to probe, but port 465 is implicit TLS: the server waits for us.
+                raise _CheckFailedError(
                     Category.PLAIN_ON_TLS_PORT,
                     exception=_describe(exc),
                     suggestion=Suggestion(Security.SSL, 465),
                 ) from exc
-            raise _Failure(Category.GREETING_TIMEOUT, exception=_describe(exc)) from exc
-        except smtplib.SMTPServerDisconnected as exc:
-            raise _Failure(Category.CONNECTION_CLOSED, exception=_describe(exc)) from exc
-        except OSError as exc:
-            raise _Failure(Category.CONNECTION_CLOSED, exception=_describe(exc)) from exc
+            raise _CheckFailedError(
+                Category.GREETING_TIMEOUT, exception=_describe(exc)
+            ) from exc
+        except smtplib.SMTPResponseException as exc:
+            # smtplib's "line too long": whatever this is, it does not speak SMTP.
+            raise _CheckFailedError(Category.NOT_SMTP, exception=_describe(exc)) from exc
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            raise _CheckFailedError(
+                Category.CONNECTION_CLOSED, exception=_describe(exc)
+            ) from exc
         if code == -1:
-            raise _Failure(Category.NOT_SMTP, text=_reply_text(text))
+            raise _CheckFailedError(Category.NOT_SMTP, text=_reply_text(text))
         if code != 220:
             reply = _reply_text(text)
-            raise _Failure(
+            raise _CheckFailedError(
                 category_for_reply(Stage.GREETING, code, reply, self.request.provider_key),
                 code,
                 reply,
             )
 
+    def _await_greeting(self) -> bool | None:
+        """Wait for the greeting; when it is nearly overdue, ask whether the port wants TLS.
+
+        The probe runs on a helper thread while the greeting is still awaited, so a late
+        greeting is not missed. Returns the probe's verdict (None when it could not tell).
+        A port that completes a TLS handshake on a second connection ends the check at
+        once with PLAIN_ON_TLS_PORT; otherwise the greeting keeps its remaining time.
+        """
+        assert self.sock is not None and self.peer is not None
+        budget = min(PROBE_MAX_SECONDS, self.request.timeout_seconds * PROBE_SHARE)
+        wait = self.deadline.remaining() - budget
+        # A cancel shuts the socket down, which makes it readable: no slicing needed here.
+        if wait > 0 and select.select([self.sock], [], [], wait)[0]:
+            return None
+        if self.cancel.cancelled:
+            raise _CheckCancelledError
+
+        probe = socket.socket(self.peer[0], socket.SOCK_STREAM)
+        self.cancel.watch(probe)
+        verdict: list[bool | None] = []
+        done = threading.Event()
+
+        def run_probe() -> None:
+            try:
+                verdict.append(self._probe_tls(probe))
+            except Exception:  # the probe only adds a hint; it must never end the check
+                log.exception("TLS probe failed")
+                verdict.append(None)
+            finally:
+                probe.close()
+                done.set()
+
+        threading.Thread(target=run_probe, name="check-tls-probe", daemon=True).start()
+        try:
+            while self.deadline.remaining() > 0 and not self.cancel.cancelled:
+                if select.select([self.sock], [], [], POLL_SECONDS)[0]:
+                    return None  # the greeting (or a hang-up) came after all
+                if done.is_set():
+                    break
+        finally:
+            if not done.is_set():
+                with contextlib.suppress(OSError):
+                    probe.shutdown(socket.SHUT_RDWR)
+        if self.cancel.cancelled:
+            raise _CheckCancelledError
+        speaks_tls = verdict[0] if verdict else None
+        log.info("no greeting yet; TLS probe says %s", speaks_tls)
+        if speaks_tls:
+            raise _CheckFailedError(
+                Category.PLAIN_ON_TLS_PORT,
+                exception="the server sent no greeting, and a TLS handshake on a second "
+                          "connection to the same port succeeded",
+                suggestion=Suggestion(Security.SSL, self.request.port),
+            )
+        return speaks_tls
+
+    def _probe_tls(self, sock: socket.socket) -> bool | None:
+        """True if the port completes a TLS handshake, False if it answers in plain text."""
+        assert self.peer is not None
+        deadline = _Deadline.at(self.deadline.end)
+        try:
+            self._connect_one(sock, self.peer[1], deadline)
+            sock.settimeout(max(deadline.remaining(), POLL_SECONDS))
+            with _unverified_context().wrap_socket(
+                sock, server_hostname=_idna_host(self.request.host)
+            ):
+                return True
+        except ssl.SSLError as exc:
+            reason = (exc.reason or "").upper()
+            if "ALERT" in reason:  # a TLS server that disliked our hello is still TLS
+                return True
+            return False if reason in PLAIN_TEXT_REASONS else None
+        except (_CheckFailedError, _CheckCancelledError, OSError):
+            return None
+
     def _hello(self, smtp: SmtpSession) -> None:
         code, text = self._exchange(smtp.ehlo)
         if code == -1:
-            raise _Failure(Category.NOT_SMTP, text=_reply_text(text))
+            raise _CheckFailedError(Category.NOT_SMTP, text=_reply_text(text))
         if not 200 <= code < 300:
             code, text = self._exchange(smtp.helo)
+            if code == -1:
+                raise _CheckFailedError(Category.NOT_SMTP, text=_reply_text(text))
             if not 200 <= code < 300:
                 reply = _reply_text(text)
-                raise _Failure(
+                raise _CheckFailedError(
                     category_for_reply(Stage.GREETING, code, reply, self.request.provider_key),
                     code,
                     reply,
                 )
 
     def _starttls(self, smtp: SmtpSession) -> None:
+        request = self.request
         if not smtp.has_extn("starttls"):
-            raise _Failure(
+            raise _CheckFailedError(
                 Category.STARTTLS_NOT_OFFERED,
                 exception="the server's EHLO reply does not list STARTTLS",
                 suggestion=Suggestion(Security.SSL, 465),
             )
-        context = _pinned_context() if self.request.trusted_cert_sha256 else self.context
+        context = _unverified_context() if request.trusted_cert_sha256 else self.context
         try:
-            code, text = smtp.starttls(context=context)
+            smtp.starttls(context=context)
         except ssl.SSLCertVerificationError as exc:
-            raise _Failure(_certificate_category(exc), exception=_describe(exc)) from exc
+            raise self._certificate_failure(exc) from exc
+        except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as exc:
+            raise _CheckFailedError(
+                Category.CONNECTION_CLOSED, exception=_describe(exc)
+            ) from exc
         except ssl.SSLError as exc:
-            raise _tls_failure(exc, self.request, implicit=False) from exc
+            raise _tls_failure(exc, request, implicit=False) from exc
         except smtplib.SMTPResponseException as exc:
             reply = _reply_text(exc.smtp_error)
-            raise _Failure(
-                category_for_reply(Stage.SECURING, exc.smtp_code, reply,
-                                   self.request.provider_key),
+            raise _CheckFailedError(
+                category_for_reply(Stage.SECURING, exc.smtp_code, reply, request.provider_key),
                 exc.smtp_code,
                 reply,
             ) from exc
-        except TimeoutError as exc:
-            raise _Failure(Category.REPLY_TIMEOUT, exception=_describe(exc)) from exc
-        except (smtplib.SMTPServerDisconnected, ConnectionError) as exc:
-            raise _Failure(Category.CONNECTION_CLOSED, exception=_describe(exc)) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise self._session_failure(exc) from exc
         if smtp.sock is not None:
             self.cancel.watch(smtp.sock)
-            if self.request.trusted_cert_sha256:
-                _check_pin(smtp.sock, self.request.trusted_cert_sha256)  # type: ignore[arg-type]
+            if request.trusted_cert_sha256 and isinstance(smtp.sock, ssl.SSLSocket):
+                _check_pin(smtp.sock, request.trusted_cert_sha256)
         self._hello(smtp)
 
     def _authenticate(self, smtp: SmtpSession) -> None:
         request = self.request
         if not smtp.has_extn("auth"):
-            raise _Failure(
+            if request.security is Security.NONE and smtp.has_extn("starttls"):
+                # The usual setup: sign-in is offered only once the connection is encrypted.
+                raise _CheckFailedError(
+                    Category.ENCRYPTION_REQUIRED,
+                    exception="the server lists AUTH only after STARTTLS",
+                    suggestion=Suggestion(Security.STARTTLS, request.port),
+                )
+            raise _CheckFailedError(
                 Category.AUTH_NOT_OFFERED,
                 exception="the server's EHLO reply does not list AUTH",
-                suggestion=(
-                    Suggestion(Security.STARTTLS, 587)
-                    if request.security is Security.NONE else None
-                ),
+                suggestion=_auth_suggestion(request),
             )
         try:
-            code, text = smtp.sign_in(request.username, request.password)
+            smtp.sign_in(request.username, request.password)
         except smtplib.SMTPAuthenticationError as exc:
             reply = _reply_text(exc.smtp_error)
-            raise _Failure(
+            raise _CheckFailedError(
                 category_for_reply(Stage.AUTHENTICATING, exc.smtp_code, reply,
                                    request.provider_key),
                 exc.smtp_code,
                 reply,
-                suggestion=_encryption_suggestion(request, exc.smtp_code, reply),
+                suggestion=_encryption_suggestion(request, smtp, exc.smtp_code, reply),
             ) from exc
         except smtplib.SMTPNotSupportedError as exc:
-            raise _Failure(Category.AUTH_NOT_OFFERED, exception=str(exc)) from exc
+            raise _CheckFailedError(Category.AUTH_NOT_OFFERED, exception=str(exc)) from exc
         except smtplib.SMTPException as exc:
             if "No suitable authentication method" in str(exc):
-                raise _Failure(
+                raise _CheckFailedError(
                     Category.NO_COMMON_MECHANISM,
                     text=f"Server offers: {smtp.esmtp_features.get('auth', '').strip()}",
                     exception=str(exc),
                 ) from exc
             raise self._session_failure(exc) from exc
-        except (TimeoutError, OSError) as exc:
+        except OSError as exc:
             raise self._session_failure(exc) from exc
 
     def _check_sender(self, smtp: SmtpSession) -> None:
@@ -470,13 +611,15 @@ class _Conversation:
             code, text = smtp.mail_from(ascii_address(request.email))
         except (smtplib.SMTPException, OSError) as exc:
             raise self._session_failure(exc) from exc
+        if code == -1:
+            raise _CheckFailedError(Category.NOT_SMTP, text=_reply_text(text))
         if not 200 <= code < 300:
             reply = _reply_text(text)
-            raise _Failure(
+            raise _CheckFailedError(
                 category_for_reply(Stage.CHECKING_SENDER, code, reply, request.provider_key),
                 code,
                 reply,
-                suggestion=_encryption_suggestion(request, code, reply),
+                suggestion=_encryption_suggestion(request, smtp, code, reply),
             )
         try:
             smtp.rset()
@@ -491,33 +634,89 @@ class _Conversation:
         except (smtplib.SMTPException, OSError) as exc:
             raise self._session_failure(exc) from exc
 
-    def _session_failure(self, exc: BaseException) -> _Failure:
+    def _session_failure(self, exc: BaseException) -> _CheckFailedError:
         if self.cancel.cancelled:
-            return _Failure(Category.CANCELLED)
+            return _CheckFailedError(Category.CANCELLED)
         if isinstance(exc, TimeoutError):
-            return _Failure(Category.REPLY_TIMEOUT, exception=_describe(exc))
+            return _CheckFailedError(Category.REPLY_TIMEOUT, exception=_describe(exc))
         if isinstance(exc, smtplib.SMTPResponseException):
             reply = _reply_text(exc.smtp_error)
-            return _Failure(
+            if exc.smtp_code == -1 or reply == "Line too long.":
+                return _CheckFailedError(Category.NOT_SMTP, text=reply)
+            return _CheckFailedError(
                 category_for_reply(None, exc.smtp_code, reply, self.request.provider_key),
                 exc.smtp_code,
                 reply,
             )
-        if isinstance(exc, smtplib.SMTPServerDisconnected | ConnectionError):
-            return _Failure(Category.CONNECTION_CLOSED, exception=_describe(exc))
-        return _Failure(Category.UNEXPECTED, exception=_describe(exc))
+        if isinstance(exc, smtplib.SMTPServerDisconnected | ConnectionError | ssl.SSLEOFError):
+            return _CheckFailedError(Category.CONNECTION_CLOSED, exception=_describe(exc))
+        return _CheckFailedError(Category.UNEXPECTED, exception=_describe(exc))
+
+    def _certificate_failure(self, exc: ssl.SSLCertVerificationError) -> _CheckFailedError:
+        """Tell the certificate problems apart and fetch the certificate to show."""
+        category = _certificate_category(exc)
+        return _CheckFailedError(
+            category,
+            exception=_describe(exc),
+            certificate=self._fetch_certificate(),
+        )
+
+    def _fetch_certificate(self) -> CertificateInfo | None:
+        """The server's certificate, from a second connection that does not verify it.
+
+        The rejected handshake leaves nothing to read the certificate from, and the admin
+        needs its subject, dates and fingerprint to decide whether to trust it.
+        """
+        if self.peer is None:
+            return None
+        request = self.request
+        family, address = self.peer
+        deadline = _Deadline.at(self.deadline.end + CERT_FETCH_GRACE_SECONDS)
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        self.cancel.watch(sock)
+        session: SmtpSession | None = None
+        try:
+            self._connect_one(sock, address, deadline)
+            sock.settimeout(max(deadline.remaining(), POLL_SECONDS))
+            context = _unverified_context()
+            if request.security is Security.SSL:
+                secured = context.wrap_socket(sock, server_hostname=_idna_host(request.host))
+                self.cancel.watch(secured)
+            else:
+                session = SmtpSession(sock, request.host, deadline.remaining(),
+                                      deadline.remaining)
+                code, _ = session.read_greeting()
+                if code != 220:
+                    return None
+                session.starttls(context=context)
+                if not isinstance(session.sock, ssl.SSLSocket):
+                    return None
+                secured = session.sock
+            der = secured.getpeercert(binary_form=True)
+            return certificate_info(der) if der else None
+        except (_CheckFailedError, smtplib.SMTPException, OSError) as exc:
+            log.info("could not fetch the rejected certificate: %s", type(exc).__name__)
+            return None
+        finally:
+            if session is not None:
+                session.close()
+            sock.close()
 
 
-def _connect_failure(status: int) -> _Failure:
-    description = f"{errno.errorcode.get(status, status)}: {os.strerror(status)}"
-    if status in {errno.ECONNREFUSED, getattr(errno, "WSAECONNREFUSED", -1)}:
-        return _Failure(Category.CONNECTION_REFUSED, exception=description)
-    if status in {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL,
-                  getattr(errno, "WSAENETUNREACH", -1), getattr(errno, "WSAEHOSTUNREACH", -1)}:
-        return _Failure(Category.NO_ROUTE, exception=description)
-    if status in {errno.ETIMEDOUT, getattr(errno, "WSAETIMEDOUT", -1)}:
-        return _Failure(Category.CONNECT_TIMEOUT, exception=description)
-    return _Failure(Category.UNEXPECTED, exception=description)
+# connect_ex() results that mean "still connecting" on a non-blocking socket.
+_IN_PROGRESS = frozenset({
+    0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN,
+    getattr(errno, "WSAEWOULDBLOCK", errno.EWOULDBLOCK),
+})
+
+
+def _system_resolver(host: str, port: int) -> list[AddressInfo]:
+    return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)  # type: ignore[return-value]
+
+
+def _connect_failure(status: int) -> _CheckFailedError:
+    description = f"{os.strerror(status)} (error {status})"
+    return _CheckFailedError(category_for_connect_error(status), exception=description)
 
 
 def _certificate_category(exc: ssl.SSLCertVerificationError) -> Category:
@@ -532,28 +731,39 @@ def _certificate_category(exc: ssl.SSLCertVerificationError) -> Category:
     return Category.CERT_UNTRUSTED
 
 
-def _tls_failure(exc: ssl.SSLError, request: CheckRequest, implicit: bool) -> _Failure:
+def _tls_failure(exc: ssl.SSLError, request: CheckRequest, implicit: bool) -> _CheckFailedError:
     reason = (exc.reason or "").upper()
-    if implicit and reason in {"WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "RECORD_LAYER_FAILURE",
-                               "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"}:
-        return _Failure(
+    if implicit and reason in PLAIN_TEXT_REASONS:
+        # The server answered our hello with plain text: it expects SMTP first.
+        port = 587 if request.port in {25, 465} else request.port
+        return _CheckFailedError(
             Category.TLS_ON_PLAIN_PORT,
             exception=_describe(exc),
-            suggestion=Suggestion(Security.STARTTLS, 587),
+            suggestion=Suggestion(Security.STARTTLS, port),
         )
-    return _Failure(Category.TLS_FAILED, exception=_describe(exc))
+    return _CheckFailedError(Category.TLS_FAILED, exception=_describe(exc))
 
 
-def _encryption_suggestion(request: CheckRequest, code: int, text: str) -> Suggestion | None:
-    if request.security is not Security.NONE:
-        return None
-    if category_for_reply(None, code, text, request.provider_key) is Category.ENCRYPTION_REQUIRED:
+def _auth_suggestion(request: CheckRequest) -> Suggestion | None:
+    if request.security is Security.NONE or request.port == 25:
         return Suggestion(Security.STARTTLS, 587)
     return None
 
 
-def _pinned_context() -> ssl.SSLContext:
-    """A context that accepts any certificate, used only when comparing against a pin."""
+def _encryption_suggestion(
+    request: CheckRequest, smtp: SmtpSession, code: int, text: str
+) -> Suggestion | None:
+    if request.security is not Security.NONE:
+        return None
+    if category_for_reply(None, code, text, request.provider_key) is Category.ENCRYPTION_REQUIRED:
+        if smtp.has_extn("starttls"):
+            return Suggestion(Security.STARTTLS, request.port)
+        return Suggestion(Security.STARTTLS, 587)
+    return None
+
+
+def _unverified_context() -> ssl.SSLContext:
+    """Accepts any certificate: only for comparing against a pin or showing a certificate."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
@@ -561,15 +771,16 @@ def _pinned_context() -> ssl.SSLContext:
 
 
 def certificate_sha256(sock: ssl.SSLSocket) -> str:
-    der = sock.getpeercert(binary_form=True) or b""
-    digest = hashlib.sha256(der).hexdigest().upper()
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+    """The SHA-256 fingerprint of the certificate the server presented on `sock`."""
+    return sha256_fingerprint(sock.getpeercert(binary_form=True) or b"")
 
 
 def _check_pin(sock: ssl.SSLSocket, expected: str) -> None:
-    actual = certificate_sha256(sock)
-    if actual.replace(":", "").upper() != expected.replace(":", "").upper():
-        raise _Failure(
+    der = sock.getpeercert(binary_form=True) or b""
+    actual = sha256_fingerprint(der)
+    if not der or not same_fingerprint(actual, expected):
+        raise _CheckFailedError(
             Category.CERT_CHANGED,
             exception=f"expected fingerprint {expected}, got {actual}",
+            certificate=certificate_info(der) if der else None,
         )

@@ -59,6 +59,10 @@ def save_new_address(
         raise SaveError(
             f"The database could not be written ({type(exc).__name__}). Nothing was saved."
         ) from exc
+    except BaseException:
+        # A bug or an interrupt after the keyring write must not leave an orphan password.
+        _forget_secret(secrets, secret_key, stored_secret)
+        raise
     log.info("address saved: id=%d employee=%d", record.id, record.employee_id)
     return record
 
@@ -98,3 +102,45 @@ def _forget_secret(secrets: SecretStore, key: str, stored: bool) -> None:
         secrets.delete(key)
     except SecretStoreError:
         log.error("could not take back keyring entry %s after a failed save", key)
+
+
+def update_address(
+    db: Database,
+    secrets: SecretStore,
+    address_id: int,
+    draft: AddressDraft,
+    new_password: str | None,
+    test: TestStamp | None = None,
+) -> AddressRecord:
+    """Change an address; a new password replaces the keyring entry in the same step.
+
+    `new_password` None keeps the stored password. When the database write fails after
+    the keyring was changed, the previous password is put back.
+    """
+    previous: str | None = None
+    replaced = False
+    try:
+        with db.session() as s:
+            row = db.update_address_row(s, address_id, draft)
+            if test is not None:
+                db.record_test(s, row, test)
+            if new_password is not None:
+                previous = secrets.get(row.secret_key)
+                secrets.store(row.secret_key, new_password)
+                replaced = True
+            record = db.to_record(row)
+    except SecretStoreError as exc:
+        raise SaveError(str(exc)) from exc
+    except StorageError as exc:
+        raise SaveError(str(exc)) from exc
+    except SQLAlchemyError as exc:
+        log.exception("database write failed while updating address %d", address_id)
+        if replaced and previous is not None:
+            record_key = db.get_address(address_id)
+            if record_key is not None:
+                secrets.store(record_key.secret_key, previous)
+        raise SaveError(
+            f"The database could not be written ({type(exc).__name__}). Nothing was changed."
+        ) from exc
+    log.info("address updated: id=%d", address_id)
+    return record

@@ -9,6 +9,8 @@ per-provider advice where a provider has its own remedy. The account check and t
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import re
 from dataclasses import dataclass
 
@@ -61,43 +63,71 @@ AUTH = (Stage.AUTHENTICATING,)
 MAIL = (Stage.CHECKING_SENDER,)
 GREET = (Stage.GREETING,)
 
+# The first matching rule wins. Rules that recognise a reply by its words or its enhanced
+# code come before rules that go by the bare reply code, so that a reply pasted without its
+# stage (stage None matches every stage) still finds its specific rule first.
 REPLY_RULES: tuple[ReplyRule, ...] = (
     # Encryption demanded by the server, at any stage.
     _rule(Category.ENCRYPTION_REQUIRED, codes=(530, 538),
           text=r"starttls|tls|ssl|encrypt"),
     _rule(Category.ENCRYPTION_REQUIRED, enhanced=("5.7.11",)),
     _rule(Category.ENCRYPTION_REQUIRED, text=r"without (ssl|tls)|must issue a starttls"),
-    # Authentication.
+    # Sign-in, recognised by words or enhanced code.
     _rule(Category.APP_PASSWORD_REQUIRED, stages=AUTH, enhanced=("5.7.9",)),
     _rule(Category.APP_PASSWORD_REQUIRED, stages=AUTH,
           text=r"application[- ]specific password|app(lication)? password|"
                r"password for (external )?app|parol\w* prilozheni"),
+    # Yandex says this when the normal password is used where only app passwords work.
+    _rule(Category.APP_PASSWORD_REQUIRED, stages=AUTH, providers=("yandex",),
+          text=r"access rights to this service"),
     _rule(Category.AUTH_DISABLED, stages=AUTH, enhanced=("5.7.139",)),
     _rule(Category.AUTH_DISABLED, stages=AUTH,
           text=r"smtp ?auth\w* is disabled|basic authentication is disabled|"
                r"authentication disabled|not enabled for (smtp|imap)"),
     _rule(Category.WRONG_CREDENTIALS_OR_AUTH_DISABLED, stages=AUTH, enhanced=("5.7.3",),
           text=r"authentication unsuccessful"),
-    _rule(Category.NO_COMMON_MECHANISM, stages=AUTH, codes=(504,)),
     _rule(Category.NO_COMMON_MECHANISM, stages=AUTH, enhanced=("5.5.4", "5.7.4")),
-    _rule(Category.TEMPORARY_FAILURE, stages=AUTH, codes=(421, 432, 450, 451, 452, 454)),
-    _rule(Category.WRONG_CREDENTIALS, stages=AUTH, codes=(535, 534, 530, 550, 553, 554)),
-    # The greeting.
-    _rule(Category.CONNECTION_BLOCKED, stages=GREET, codes=(554, 550, 521),
-          text=r"block|listed|blacklist|spamhaus|reputation|not allowed|denied"),
-    _rule(Category.SERVICE_UNAVAILABLE, codes=(421,)),
-    _rule(Category.CONNECTION_BLOCKED, stages=GREET, codes=(554, 521)),
-    # MAIL FROM and RCPT TO.
+    # Sending limits, relaying and the sender, recognised by words or enhanced code.
     _rule(Category.QUOTA_EXCEEDED, enhanced=("5.4.5", "4.4.5")),
     _rule(Category.QUOTA_EXCEEDED, text=r"sending limit|quota|too many messages"),
     _rule(Category.RELAY_DENIED, text=r"relay(ing)? (access )?(denied|not permitted)"),
+    _rule(Category.CONNECTION_BLOCKED, stages=GREET, codes=(554, 550, 521),
+          text=r"block|listed|blacklist|spamhaus|reputation|not allowed|denied"),
     _rule(Category.SENDER_REJECTED, stages=MAIL,
           text=r"sender|not owned|send ?as|from address|mail from|authorized"),
     _rule(Category.SENDER_REJECTED, stages=MAIL, enhanced=("5.7.1", "5.7.60", "5.1.7", "5.1.8")),
+    # Bare reply codes, read with the stage they came at.
+    _rule(Category.SERVICE_UNAVAILABLE, codes=(421,)),
+    _rule(Category.NO_COMMON_MECHANISM, stages=AUTH, codes=(504,)),
+    _rule(Category.TEMPORARY_FAILURE, stages=AUTH, codes=(432, 450, 451, 452, 454)),
+    _rule(Category.WRONG_CREDENTIALS, stages=AUTH, codes=(535, 534, 530, 550, 553, 554)),
+    _rule(Category.CONNECTION_BLOCKED, stages=GREET, codes=(554, 521)),
     _rule(Category.TEMPORARY_FAILURE, stages=MAIL, codes=(450, 451, 452)),
     _rule(Category.SENDER_REJECTED, stages=MAIL, codes=(550, 553, 554, 555)),
     _rule(Category.RECIPIENT_REJECTED, stages=(Stage.SENDING,), codes=(550, 551, 553)),
     _rule(Category.TEMPORARY_FAILURE, codes=(450, 451, 452, 454)),
+)
+
+# What a failed connection attempt's error number means. Windows has its own numbers.
+CONNECT_ERRORS: dict[int, Category] = {
+    number: category
+    for names, category in (
+        (("ECONNREFUSED", "WSAECONNREFUSED"), Category.CONNECTION_REFUSED),
+        (("ENETUNREACH", "EHOSTUNREACH", "EHOSTDOWN", "ENETDOWN", "EADDRNOTAVAIL",
+          "WSAENETUNREACH", "WSAEHOSTUNREACH", "WSAEHOSTDOWN", "WSAENETDOWN"),
+         Category.NO_ROUTE),
+        (("ETIMEDOUT", "WSAETIMEDOUT"), Category.CONNECT_TIMEOUT),
+        (("ECONNRESET", "ECONNABORTED", "WSAECONNRESET", "WSAECONNABORTED"),
+         Category.CONNECTION_CLOSED),
+    )
+    for name in names
+    if (number := getattr(errno, name, None)) is not None
+}
+
+# Shown beside the form, before any test, when the sign-in name is not the sender address.
+USERNAME_DIFFERS_WARNING = (
+    "The username is not the email address. Unless this account may send as the address "
+    "(a shared mailbox, an alias or a 'send as' right), the server will refuse it as sender."
 )
 
 
@@ -331,6 +361,12 @@ PROVIDER_ADVICE: dict[tuple[Category, str], str] = {
     (Category.WRONG_CREDENTIALS, "yandex"):
         "Check the password. Yandex accepts only an app password for mail programs "
         "(Yandex ID > Security > App passwords).",
+    (Category.WRONG_CREDENTIALS, "icloud"):
+        "Check the password. iCloud accepts only an app-specific password for mail "
+        "programs (appleid.apple.com > Sign-In and Security > App-Specific Passwords).",
+    (Category.WRONG_CREDENTIALS, "yahoo"):
+        "Check the password. Yahoo accepts only an app password for mail programs "
+        "(Yahoo Account security > Generate app password).",
     (Category.WRONG_CREDENTIALS, "mailru"):
         "Check the password. Mail.ru accepts only a password for external applications "
         "(Settings > Security).",
@@ -385,3 +421,33 @@ def parse_pasted_reply(text: str) -> PastedReply:
     match = REPLY_LINE.search(cleaned)
     code = int(match.group(1)) if match else None
     return PastedReply(code, enhanced_code_in(cleaned), cleaned)
+
+
+def category_for_connect_error(status: int) -> Category:
+    """Classify the error number of a failed connection attempt."""
+    return CONNECT_ERRORS.get(status, Category.UNEXPECTED)
+
+
+def username_differs_from_address(email: str, username: str) -> bool:
+    """Whether the sign-in name is not the sender address, which the form warns about.
+
+    A server then accepts the sender only if the account has a right to send as it, which
+    is the usual cause of a refused sender. A username without an @ that equals the part
+    before the @ is the same mailbox on many hosting servers, so it does not count.
+    """
+    address = _normal_address(email)
+    user = _normal_address(username)
+    if not address or not user:
+        return False
+    if "@" not in user:
+        return user != address.rpartition("@")[0]
+    return user != address
+
+
+def _normal_address(value: str) -> str:
+    local, at, domain = value.strip().rpartition("@")
+    if not at:
+        return value.strip().casefold()
+    with contextlib.suppress(UnicodeError):
+        domain = domain.encode("idna").decode("ascii")
+    return f"{local.casefold()}@{domain.casefold()}"

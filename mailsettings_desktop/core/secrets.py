@@ -60,11 +60,13 @@ class SecretStore:
         backends = getattr(self._backend, "backends", None)
         if backends is not None and not backends:
             return StoreStatus(False, name, "no keyring backend is available")
-        for unsafe, reason in _UNSAFE_BACKENDS.items():
-            if name == unsafe or (backends and all(_qualified_name(b) == unsafe for b in backends)):
-                return StoreStatus(False, name, reason)
-        if "plaintext" in name.lower():
-            return StoreStatus(False, name, "the backend keeps passwords in plain text")
+        # keyring's chainer writes to its first backend, so that one decides.
+        writer = _qualified_name(backends[0]) if backends else name
+        reason = _UNSAFE_BACKENDS.get(writer)
+        if reason is None and "plaintext" in writer.lower():
+            reason = "the backend keeps passwords in plain text"
+        if reason is not None:
+            return StoreStatus(False, name, reason)
         return StoreStatus(True, name)
 
     def store(self, key: str, password: str) -> None:
@@ -72,15 +74,19 @@ class SecretStore:
         status = self.status()
         if not status.usable:
             raise SecretStoreError(_unusable_message(status))
+        written = False
         try:
             self._backend.set_password(SERVICE_NAME, key, password)
+            written = True
             readback = self._backend.get_password(SERVICE_NAME, key)
         except keyring.errors.KeyringLocked as exc:
+            self._take_back(key, written)
             raise SecretStoreError(
                 "The keyring is locked. Unlock it (for example by signing in again) and retry."
             ) from exc
         except Exception as exc:
             log.warning("keyring write failed for %s: %s", key, type(exc).__name__)
+            self._take_back(key, written)
             raise SecretStoreError(
                 f"The keyring ({status.backend_name}) refused to keep the password: "
                 f"{type(exc).__name__}."
@@ -92,6 +98,15 @@ class SecretStore:
                 "Nothing was saved."
             )
         log.info("password stored in keyring for %s", key)
+
+    def _take_back(self, key: str, written: bool) -> None:
+        """Undo a write whose read-back failed, so no password stays behind unaccounted for."""
+        if not written:
+            return
+        try:
+            self.delete(key)
+        except SecretStoreError:
+            log.error("could not remove keyring entry %s after a failed read-back", key)
 
     def get(self, key: str) -> str | None:
         try:

@@ -8,15 +8,25 @@ read must respect the check's single deadline rather than a per-call timeout.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hmac
+import logging
 import smtplib
 import socket
 from collections.abc import Callable
 from email.base64mime import body_encode as encode_base64
+from typing import TYPE_CHECKING, overload
 
 from email_validator import EmailNotValidError, validate_email
 
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
+log = logging.getLogger(__name__)
+
 _MAX_CHALLENGES = 5
+# smtplib's own order of preference (it keeps it inside `login`).
+_PREFERRED_MECHANISMS = ("CRAM-MD5", "PLAIN", "LOGIN")
 
 
 def ascii_address(address: str) -> str:
@@ -25,10 +35,8 @@ def ascii_address(address: str) -> str:
     try:
         domain = domain.encode("idna").decode("ascii")
     except UnicodeError:
-        try:
+        with contextlib.suppress(EmailNotValidError):
             domain = validate_email(address, check_deliverability=False).ascii_domain
-        except EmailNotValidError:
-            pass
     return f"{local}@{domain}"
 
 
@@ -73,7 +81,32 @@ class SmtpSession(smtplib.SMTP):
             raise
 
     def sign_in(self, username: str, password: str) -> tuple[int, bytes]:
-        return self.login(username, password)
+        """Sign in with the best mechanism both sides know, and take its verdict.
+
+        smtplib's `login` tries the next mechanism after any failure, so one wrong
+        password costs two or three failed attempts, which brings account lockouts and
+        throttling sooner. Here only a 504 ("mechanism not supported") moves on.
+        """
+        self.ehlo_or_helo_if_needed()
+        if not self.has_extn("auth"):
+            raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+        offered = self.esmtp_features["auth"].upper().split()
+        mechanisms = [name for name in _PREFERRED_MECHANISMS if name in offered]
+        if not mechanisms:
+            raise smtplib.SMTPException("No suitable authentication method found.")
+        self.user, self.password = username, password
+        last: smtplib.SMTPAuthenticationError | None = None
+        for mechanism in mechanisms:
+            method = getattr(self, "auth_" + mechanism.lower().replace("-", "_"))
+            try:
+                return self.auth(mechanism, method)
+            except smtplib.SMTPAuthenticationError as exc:
+                log.info("AUTH %s answered %s", mechanism, exc.smtp_code)
+                if exc.smtp_code != 504:
+                    raise
+                last = exc
+        assert last is not None
+        raise last
 
     def mail_from(self, sender: str) -> tuple[int, bytes]:
         options: list[str] = []
@@ -113,6 +146,9 @@ class SmtpSession(smtplib.SMTP):
             challenges = 0
         while code == 334:
             challenges += 1
+            # smtplib's auth_login reads this counter to tell the username prompt from
+            # the password prompt.
+            self._auth_challenge_count = challenges
             challenge = base64.decodebytes(reply)
             response = encode_base64(authobject(challenge).encode("utf-8"), eol="")
             code, reply = self.docmd(response)
@@ -122,9 +158,13 @@ class SmtpSession(smtplib.SMTP):
             return code, reply
         raise smtplib.SMTPAuthenticationError(code, reply)
 
-    def auth_cram_md5(self, challenge: bytes | None = None) -> str:
+    @overload
+    def auth_cram_md5(self, challenge: None = None) -> None: ...
+    @overload
+    def auth_cram_md5(self, challenge: ReadableBuffer) -> str: ...
+    def auth_cram_md5(self, challenge: ReadableBuffer | None = None) -> str | None:
         if challenge is None:
-            return None  # type: ignore[return-value]  # smtplib's protocol: no initial reply
+            return None  # smtplib's protocol: CRAM-MD5 has no initial response
         digest = hmac.HMAC(self.password.encode("utf-8"), challenge, "md5").hexdigest()
         return f"{self.user} {digest}"
 

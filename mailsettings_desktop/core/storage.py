@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import URL, Engine, create_engine, event, func, select, text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from mailsettings_desktop.core.models import (
@@ -62,10 +62,20 @@ class Database:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(f"sqlite:///{self.path}")
+        # URL.create, not an f-string URL: a path holding "?" or "%20" would open another file.
+        self.engine: Engine = create_engine(URL.create("sqlite", database=str(self.path)))
         event.listen(self.engine, "connect", _on_connect)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._prepare_schema()
+        try:
+            self._prepare_schema()
+        except SQLAlchemyError as exc:
+            # Not a database, unreadable, locked, a read-only folder: the admin can fix these.
+            self.engine.dispose()
+            reason = getattr(exc, "orig", None) or exc
+            raise StorageError(f"The database {self.path} could not be opened: {reason}") from exc
+        except Exception:
+            self.engine.dispose()
+            raise
 
     def _prepare_schema(self) -> None:
         with self.engine.begin() as conn:
@@ -109,7 +119,9 @@ class Database:
         if not name:
             raise StorageError("An employee needs a name.")
         with self.session() as s:
-            employee = Employee(name=name, position=position.strip(), internal_email=internal_email)
+            employee = Employee(
+                name=name, position=position.strip(), internal_email=internal_email
+            )
             s.add(employee)
             s.flush()
             record = _employee_record(employee)
@@ -118,9 +130,8 @@ class Database:
 
     def list_projects(self) -> list[ProjectRecord]:
         with self.session() as s:
-            return [
-                ProjectRecord(p.id, p.name) for p in s.scalars(select(Project).order_by(Project.name))
-            ]
+            projects = s.scalars(select(Project).order_by(Project.name))
+            return [ProjectRecord(p.id, p.name) for p in projects]
 
     def add_project(self, name: str) -> ProjectRecord:
         name = name.strip()
@@ -190,6 +201,42 @@ class Database:
         )
         row.projects = list(_projects(s, draft.project_ids))
         s.add(row)
+        s.flush()
+        return row
+
+    def update_address_row(
+        self, s: Session, address_id: int, draft: AddressDraft
+    ) -> ExternalAddress:
+        """Change an address inside the caller's transaction; the secret key stays."""
+        row = s.get(ExternalAddress, address_id)
+        if row is None:
+            raise StorageError("This address no longer exists; reload the list.")
+        duplicate = s.scalar(
+            select(ExternalAddress.id).where(
+                ExternalAddress.employee_id == row.employee_id,
+                func.lower(ExternalAddress.email) == draft.email.lower(),
+                ExternalAddress.id != address_id,
+            )
+        )
+        if duplicate is not None:
+            raise DuplicateAddressError(
+                f"This employee already has the address {draft.email}."
+            )
+        if draft.is_default and not row.is_default:
+            _clear_default(s, row.employee_id)
+        row.email = draft.email
+        row.sender_name = draft.sender_name
+        row.provider_key = draft.provider_key
+        row.host = draft.host
+        row.port = draft.port
+        row.security = draft.security.value
+        row.username = draft.username
+        row.timeout_seconds = draft.timeout_seconds
+        row.reply_to = draft.reply_to
+        row.is_default = draft.is_default
+        row.options = dict(draft.options)
+        row.projects = list(_projects(s, draft.project_ids))
+        row.updated_at = _utcnow()
         s.flush()
         return row
 

@@ -1,0 +1,739 @@
+"""The "Add external email address" dialog (and its Edit twin).
+
+Save is enabled only while the last successful Test account vouches for exactly the
+connection values on screen. The test runs on the `CheckRunner`'s pool; the dialog keeps
+the id of the job it started and ignores every other result, so a result that arrives
+after Cancel, after a field changed or after the dialog closed does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mailsettings_desktop.core import address_book
+from mailsettings_desktop.core.check_result import CheckResult, Stage, Suggestion
+from mailsettings_desktop.core.logs import redactor
+from mailsettings_desktop.core.presets import CUSTOM_KEY, preset_by_key, preset_for_address
+from mailsettings_desktop.core.records import (
+    AddressDraft,
+    AddressRecord,
+    EmployeeRecord,
+    TestStamp,
+)
+from mailsettings_desktop.core.secrets import SecretStoreError
+from mailsettings_desktop.core.security import Security
+from mailsettings_desktop.core.validation import (
+    AddressForm,
+    check_request,
+    username_differs_warning,
+    validate_form,
+)
+from mailsettings_desktop.ui.context import AppContext
+from mailsettings_desktop.ui.project_picker import ProjectPicker
+from mailsettings_desktop.ui.style import ERROR_COLOR, field_error_label, set_problem
+
+log = logging.getLogger(__name__)
+
+# Which validation key belongs to which input widget's objectName.
+_FIELD_WIDGETS = {
+    "email": "emailEdit",
+    "senderName": "senderNameEdit",
+    "username": "usernameEdit",
+    "password": "passwordEdit",
+    "host": "hostEdit",
+    "port": "portSpin",
+    "security": "securityCombo",
+    "timeout": "timeoutSpin",
+    "replyTo": "replyToEdit",
+}
+
+
+_CONNECTION_FIELDS = ("email", "username", "password", "host", "port", "security")
+
+
+class AddressDialog(QDialog):
+    """Add or edit one external address of one employee.
+
+    Signals:
+        address_saved(object): the `AddressRecord` as stored, after a successful Save.
+    """
+
+    address_saved = Signal(object)
+
+    def __init__(
+        self,
+        context: AppContext,
+        employee: EmployeeRecord,
+        existing: AddressRecord | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._context = context
+        self._employee = employee
+        self._existing = existing
+        self._job_id: int | None = None
+        self._job_key: tuple[object, ...] | None = None
+        self._verified_key: tuple[object, ...] | None = None
+        self._last_stamp: TestStamp | None = None
+        self._touched: set[str] = set()
+        self._result_field: str | None = None  # the field the last test blamed
+        self._username_follows_email = existing is None
+        self._auto_domain = ""
+        self._loading = True
+
+        self.setObjectName("addressDialog")
+        self.setWindowTitle(
+            "Edit external email address" if existing else "Add external email address"
+        )
+        self.setModal(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setSizeGripEnabled(True)
+        self._build()
+        self._connect_signals()
+        self._load()
+        self._loading = False
+        self._refresh_state()
+
+    # Building the form ---------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self._banner = QLabel()
+        self._banner.setObjectName("keyringWarning")
+        self._banner.setWordWrap(True)
+        banner_box = QFrame()
+        banner_box.setObjectName("banner")
+        QVBoxLayout(banner_box).addWidget(self._banner)
+        self._banner_box = banner_box
+        status = self._context.secrets.status()
+        banner_box.setVisible(not status.usable)
+        self._banner.setText(
+            f"<b>Passwords cannot be saved on this computer:</b> {status.problem} "
+            f"({status.backend_name}). You can test the account, but Save will refuse "
+            "until a keyring is available."
+        )
+
+        intro = QLabel(f"For <b>{self._employee.name}</b>")
+        intro.setObjectName("dialogEmployee")
+
+        columns = QHBoxLayout()
+        columns.addLayout(self._build_left_column(), 3)
+        columns.addWidget(self._build_projects_group(), 2)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(banner_box)
+        layout.addWidget(intro)
+        layout.addLayout(columns, 1)
+        layout.addWidget(self._build_result_box())
+        layout.addLayout(self._build_buttons())
+        self.resize(940, 700)
+
+    def _line_edit(self, name: str, placeholder: str = "") -> QLineEdit:
+        edit = QLineEdit()
+        edit.setObjectName(name)
+        edit.setPlaceholderText(placeholder)
+        return edit
+
+    def _with_error(self, field: QWidget, error: QLabel, *extra: QWidget) -> QWidget:
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(field)
+        column.addWidget(error)
+        for widget in extra:
+            column.addWidget(widget)
+        return box
+
+    def _build_left_column(self) -> QVBoxLayout:
+        self._provider = QComboBox()
+        self._provider.setObjectName("providerCombo")
+        for preset in self._context.presets:
+            self._provider.addItem(preset.name, preset.key)
+        self._provider.addItem("Other server", CUSTOM_KEY)
+        self._provider_note = QLabel()
+        self._provider_note.setObjectName("providerNote")
+        self._provider_note.setWordWrap(True)
+        self._provider_note.setProperty("role", "hint")
+
+        self._email = self._line_edit("emailEdit", "name@company.com")
+        self._sender_name = self._line_edit("senderNameEdit", "Shown to recipients, e.g. Anna Ivanova")
+        self._username = self._line_edit("usernameEdit", "Usually the full email address")
+        self._password = self._line_edit("passwordEdit")
+        self._password.setEchoMode(QLineEdit.EchoMode.Password)
+        self._password.setInputMethodHints(
+            Qt.InputMethodHint.ImhHiddenText | Qt.InputMethodHint.ImhSensitiveData
+            | Qt.InputMethodHint.ImhNoPredictiveText
+        )
+        self._show_password = QToolButton()
+        self._show_password.setObjectName("showPasswordButton")
+        self._show_password.setText("Show")
+        self._show_password.setCheckable(True)
+        self._show_password.setToolTip("Show or hide the password")
+        password_row = QWidget()
+        password_layout = QHBoxLayout(password_row)
+        password_layout.setContentsMargins(0, 0, 0, 0)
+        password_layout.addWidget(self._password, 1)
+        password_layout.addWidget(self._show_password)
+
+        self._host = self._line_edit("hostEdit", "smtp.example.com")
+        self._port = QSpinBox()
+        self._port.setObjectName("portSpin")
+        self._port.setRange(1, 65535)
+        self._port.setValue(587)
+        self._security = QComboBox()
+        self._security.setObjectName("securityCombo")
+        for mode in Security:
+            self._security.addItem(mode.label, mode.value)
+        self._timeout = QSpinBox()
+        self._timeout.setObjectName("timeoutSpin")
+        self._timeout.setRange(1, 300)
+        self._timeout.setValue(20)
+        self._timeout.setSuffix(" s")
+        self._timeout.setToolTip("How long Test account waits for the server in all")
+
+        self._reply_to = self._line_edit("replyToEdit", "Optional: where replies should go")
+        self._default = QCheckBox("Default address for this employee")
+        self._default.setObjectName("defaultCheck")
+
+        self._errors = {key: field_error_label(f"{key}Error") for key in _FIELD_WIDGETS}
+        self._username_note = field_error_label("usernameWarning", "fieldWarning")
+        self._security_note = field_error_label("securityWarning", "fieldWarning")
+        self._security_note.setText(
+            "Without encryption the password and messages cross the network readable by "
+            "anyone on the way. Use SSL/TLS or STARTTLS unless the server is on your own "
+            "network."
+        )
+
+        account = QGroupBox("Account")
+        form = QFormLayout(account)
+        form.addRow("&Provider:", self._with_error(self._provider, QLabel(), self._provider_note))
+        form.addRow("&Email address:", self._with_error(self._email, self._errors["email"]))
+        form.addRow("Sender &name:",
+                    self._with_error(self._sender_name, self._errors["senderName"]))
+        form.addRow("&Username:", self._with_error(
+            self._username, self._errors["username"], self._username_note))
+        form.addRow("Pass&word:", self._with_error(password_row, self._errors["password"]))
+
+        server = QGroupBox("Outgoing mail server (SMTP)")
+        server_form = QFormLayout(server)
+        server_form.addRow("&Server:", self._with_error(self._host, self._errors["host"]))
+        port_row = QWidget()
+        port_layout = QHBoxLayout(port_row)
+        port_layout.setContentsMargins(0, 0, 0, 0)
+        port_layout.addWidget(self._port)
+        port_layout.addSpacing(12)
+        security_label = QLabel("Se&curity:")
+        security_label.setBuddy(self._security)
+        port_layout.addWidget(security_label)
+        port_layout.addWidget(self._security, 1)
+        port_layout.addSpacing(12)
+        timeout_label = QLabel("&Timeout:")
+        timeout_label.setBuddy(self._timeout)
+        port_layout.addWidget(timeout_label)
+        port_layout.addWidget(self._timeout)
+        server_form.addRow("P&ort:", self._with_error(
+            port_row, self._errors["port"], self._errors["security"], self._errors["timeout"],
+            self._security_note))
+
+        options = QGroupBox("Options")
+        options_form = QFormLayout(options)
+        options_form.addRow("&Reply-to:", self._with_error(self._reply_to, self._errors["replyTo"]))
+        options_form.addRow("", self._default)
+
+        column = QVBoxLayout()
+        column.addWidget(account)
+        column.addWidget(server)
+        column.addWidget(options)
+        column.addStretch(1)
+        return column
+
+    def _build_projects_group(self) -> QGroupBox:
+        group = QGroupBox("Projects that use this address")
+        self._projects = ProjectPicker()
+        QVBoxLayout(group).addWidget(self._projects)
+        return group
+
+    def _build_result_box(self) -> QFrame:
+        box = QFrame()
+        box.setObjectName("resultBox")
+        box.setProperty("state", "idle")
+        self._result_box = box
+        self._status = QLabel()
+        self._status.setObjectName("testStatus")
+        self._status.setWordWrap(True)
+        self._status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._progress = QProgressBar()
+        self._progress.setObjectName("testProgress")
+        self._progress.setRange(0, 0)
+        self._progress.setMaximumHeight(10)
+        self._progress.setTextVisible(False)
+        self._progress.hide()
+        self._cancel_test = QPushButton("Stop test")
+        self._cancel_test.setObjectName("cancelTestButton")
+        self._cancel_test.hide()
+        self._suggestion = QPushButton()
+        self._suggestion.setObjectName("suggestionButton")
+        self._suggestion.hide()
+        self._details_toggle = QToolButton()
+        self._details_toggle.setObjectName("detailsButton")
+        self._details_toggle.setText("Details")
+        self._details_toggle.setCheckable(True)
+        self._details_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._details_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self._details_toggle.hide()
+        self._copy_details = QPushButton("Copy details")
+        self._copy_details.setObjectName("copyDetailsButton")
+        self._copy_details.hide()
+        self._details = QPlainTextEdit()
+        self._details.setObjectName("detailsText")
+        self._details.setReadOnly(True)
+        self._details.setMaximumHeight(150)
+        self._details.hide()
+
+        top = QHBoxLayout()
+        top.addWidget(self._status, 1)
+        top.addWidget(self._cancel_test, 0, Qt.AlignmentFlag.AlignTop)
+        actions = QHBoxLayout()
+        actions.addWidget(self._suggestion)
+        actions.addWidget(self._details_toggle)
+        actions.addStretch(1)
+        actions.addWidget(self._copy_details)
+        layout = QVBoxLayout(box)
+        layout.addLayout(top)
+        layout.addWidget(self._progress)
+        layout.addLayout(actions)
+        layout.addWidget(self._details)
+        return box
+
+    def _build_buttons(self) -> QHBoxLayout:
+        self._test = QPushButton("Test account")
+        self._test.setObjectName("testButton")
+        self._test.setToolTip(
+            "Connects to the server, signs in and checks the sender address. "
+            "Nothing is sent."
+        )
+        self._save = QPushButton("Save")
+        self._save.setObjectName("saveButton")
+        self._cancel = QPushButton("Cancel")
+        self._cancel.setObjectName("cancelButton")
+        self._save_error = field_error_label("saveError")
+        row = QHBoxLayout()
+        row.addWidget(self._test)
+        row.addWidget(self._save_error, 1)
+        row.addStretch(0)
+        row.addWidget(self._cancel)
+        row.addWidget(self._save)
+        self._test.setAutoDefault(False)
+        self._cancel.setAutoDefault(False)
+        self._save.setAutoDefault(False)
+        return row
+
+    def _connect_signals(self) -> None:
+        self._provider.currentIndexChanged.connect(self._on_provider_changed)
+        self._email.textChanged.connect(self._on_email_changed)
+        self._username.textEdited.connect(self._on_username_edited)
+        self._show_password.toggled.connect(self._on_show_password)
+        self._security.currentIndexChanged.connect(self._on_security_changed)
+        for edit in (self._email, self._sender_name, self._username, self._password,
+                     self._host, self._reply_to):
+            edit.textChanged.connect(self._refresh_state)
+            edit.editingFinished.connect(self._on_field_left)
+        for spin in (self._port, self._timeout):
+            spin.valueChanged.connect(self._refresh_state)
+            spin.editingFinished.connect(self._on_field_left)
+        self._security.currentIndexChanged.connect(self._refresh_state)
+        self._default.toggled.connect(self._refresh_state)
+        self._projects.selection_changed.connect(self._refresh_state)
+        self._test.clicked.connect(self._on_test_clicked)
+        self._cancel_test.clicked.connect(self._on_cancel_test_clicked)
+        self._save.clicked.connect(self._on_save_clicked)
+        self._cancel.clicked.connect(self.reject)
+        self._suggestion.clicked.connect(self._on_suggestion_clicked)
+        self._details_toggle.toggled.connect(self._on_details_toggled)
+        self._copy_details.clicked.connect(self._on_copy_details)
+        self._context.runner.job_progressed.connect(self._on_job_progressed)
+        self._context.runner.job_finished.connect(self._on_job_finished)
+
+    def _load(self) -> None:
+        record = self._existing
+        projects = self._context.db.list_projects()
+        if record is None:
+            self._projects.set_projects(projects)
+            self._select_provider(self._context.presets[0].key if self._context.presets
+                                  else CUSTOM_KEY)
+            self._default.setChecked(
+                not self._context.db.addresses_for_employee(self._employee.id)
+            )
+            self._show_idle("Fill in the account, then click Test account. Save unlocks "
+                            "when the test succeeds.")
+            return
+        self._select_provider(record.provider_key, fill=False)
+        self._email.setText(record.email)
+        self._sender_name.setText(record.sender_name)
+        self._username.setText(record.username)
+        self._password.setPlaceholderText("Unchanged (kept in the keyring)")
+        self._host.setText(record.host)
+        self._port.setValue(record.port)
+        self._security.setCurrentIndex(self._security.findData(record.security.value))
+        self._timeout.setValue(record.timeout_seconds)
+        self._reply_to.setText(record.reply_to)
+        self._default.setChecked(record.is_default)
+        self._projects.set_projects(projects, [p.id for p in record.projects])
+        self._verified_key = self._connection_key()
+        self._show_idle("Changing the address, username, password or server needs a new "
+                        "successful test before Save.")
+
+    # Reading the form ----------------------------------------------------------------------
+
+    def form(self) -> AddressForm:
+        return AddressForm(
+            email=self._email.text(),
+            sender_name=self._sender_name.text().strip(),
+            username=self._username.text(),
+            password=self._password.text(),
+            host=self._host.text(),
+            port=self._port.value(),
+            security=Security(self._security.currentData()),
+            timeout_seconds=self._timeout.value(),
+            reply_to=self._reply_to.text().strip(),
+            provider_key=str(self._provider.currentData()),
+        )
+
+    def _connection_key(self) -> tuple[object, ...]:
+        form = self.form()
+        return (
+            form.email.strip().lower(),
+            form.effective_username,
+            form.password,
+            form.host.strip().rstrip(".").lower(),
+            form.port,
+            form.security,
+        )
+
+    def _field_errors(self) -> dict[str, str]:
+        return validate_form(self.form(), password_required=self._existing is None)
+
+    def _widget_for(self, key: str) -> QWidget:
+        widget = self.findChild(QWidget, _FIELD_WIDGETS[key])
+        assert widget is not None
+        return widget
+
+    def _show_errors(self, errors: dict[str, str], keys: set[str]) -> None:
+        for key, label in self._errors.items():
+            message = errors.get(key) if key in keys else None
+            label.setText(message or "")
+            label.setVisible(bool(message))
+            set_problem(self._widget_for(key), bool(message) or key == self._result_field)
+
+    # Field handlers ------------------------------------------------------------------------
+
+    def _select_provider(self, key: str, fill: bool = True) -> None:
+        index = self._provider.findData(key)
+        if index < 0:
+            index = self._provider.findData(CUSTOM_KEY)
+        self._provider.blockSignals(True)
+        self._provider.setCurrentIndex(index)
+        self._provider.blockSignals(False)
+        self._apply_provider(fill)
+
+    def _on_provider_changed(self, _index: int) -> None:
+        self._apply_provider(fill=True)
+        self._refresh_state()
+
+    def _apply_provider(self, fill: bool) -> None:
+        preset = preset_by_key(str(self._provider.currentData()), self._context.presets)
+        if preset is None:
+            self._provider_note.setText("Enter the server settings your mail provider gives.")
+            return
+        note = preset.note
+        if preset.sources.get("server"):
+            note += f' <a href="{preset.sources["server"]}">Provider\'s settings page</a>'
+        self._provider_note.setText(note)
+        self._provider_note.setOpenExternalLinks(True)
+        if fill:
+            self._host.setText(preset.host)
+            self._port.setValue(preset.port)
+            self._security.setCurrentIndex(self._security.findData(preset.security.value))
+
+    def _on_email_changed(self, text: str) -> None:
+        if self._username_follows_email:
+            self._username.setText(text.strip())
+        _, at, domain = text.strip().rpartition("@")
+        domain = domain.lower() if at else ""
+        if domain and domain != self._auto_domain:
+            preset = preset_for_address(text, self._context.presets)
+            if preset is not None:
+                self._auto_domain = domain
+                if self._provider.currentData() != preset.key:
+                    self._select_provider(preset.key)
+
+    def _on_username_edited(self, text: str) -> None:
+        self._username_follows_email = text.strip() == self._email.text().strip()
+
+    def _on_show_password(self, shown: bool) -> None:
+        self._password.setEchoMode(
+            QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
+        )
+        self._show_password.setText("Hide" if shown else "Show")
+
+    def _on_security_changed(self, _index: int) -> None:
+        security = Security(self._security.currentData())
+        usual_ports = {mode.usual_port for mode in Security}
+        if not self._loading and self._port.value() in usual_ports:
+            self._port.setValue(security.usual_port)
+
+    def _on_field_left(self) -> None:
+        sender = self.sender()
+        for key, name in _FIELD_WIDGETS.items():
+            if sender is not None and sender.objectName() == name:
+                self._touched.add(key)
+        self._show_errors(self._field_errors(), self._touched)
+
+    # State ---------------------------------------------------------------------------------
+
+    def _refresh_state(self) -> None:
+        if self._loading:
+            return
+        form = self.form()
+        self._security_note.setVisible(form.security is Security.NONE)
+        warning = username_differs_warning(form)
+        self._username_note.setText(warning or "")
+        self._username_note.setVisible(bool(warning))
+        errors = self._field_errors()
+        self._show_errors(errors, self._touched)
+        testing = self._job_id is not None
+        verified = self._verified_key is not None and self._verified_key == self._connection_key()
+        self._save.setEnabled(verified and not errors and not testing)
+        self._save.setToolTip(
+            "" if self._save.isEnabled()
+            else "Save unlocks when Test account succeeds with the values on screen."
+        )
+        self._test.setEnabled(not testing)
+        if (
+            not testing
+            and self._verified_key is not None
+            and not verified
+            and self._result_box.property("state") == "ok"
+        ):
+            self._show_idle("The connection values changed since the last successful test. "
+                            "Test the account again to enable Save.")
+
+    def _set_box_state(self, state: str) -> None:
+        self._result_box.setProperty("state", state)
+        style = self._result_box.style()
+        style.unpolish(self._result_box)
+        style.polish(self._result_box)
+
+    def _show_idle(self, text: str) -> None:
+        self._set_box_state("idle")
+        self._status.setText(text)
+        self._progress.hide()
+        self._cancel_test.hide()
+        self._suggestion.hide()
+        self._details_toggle.hide()
+        self._details_toggle.setChecked(False)
+        self._copy_details.hide()
+        self._result_field = None
+        self._show_errors(self._field_errors(), self._touched)
+
+    # Test account --------------------------------------------------------------------------
+
+    def _on_test_clicked(self) -> None:
+        errors = self._field_errors()
+        self._touched.update(_FIELD_WIDGETS)
+        self._show_errors(errors, self._touched)
+        if errors:
+            first = next(key for key in _FIELD_WIDGETS if key in errors)
+            self._widget_for(first).setFocus()
+            self._show_failure_text("Fix the highlighted fields, then test again.")
+            return
+        form = self.form()
+        if not form.password and self._existing is not None:
+            try:
+                stored = self._context.secrets.get(self._existing.secret_key) or ""
+            except SecretStoreError as exc:
+                self._show_failure_text(str(exc))
+                return
+            form = AddressForm(**{**form.__dict__, "password": stored})
+        redactor.remember(form.password)
+        request = check_request(form)
+        self._job_key = self._connection_key()
+        self._job_id = self._context.runner.start(request)
+        self._set_box_state("running")
+        self._status.setText(Stage.RESOLVING.progress_text)
+        self._progress.show()
+        self._cancel_test.show()
+        self._suggestion.hide()
+        self._details_toggle.hide()
+        self._details.hide()
+        self._copy_details.hide()
+        self._save_error.hide()
+        self._refresh_state()
+
+    def _on_cancel_test_clicked(self) -> None:
+        if self._job_id is None:
+            return
+        self._context.runner.cancel(self._job_id)
+        self._job_id = None
+        self._show_idle("Test cancelled. Click Test account to try again.")
+        self._refresh_state()
+
+    def _on_job_progressed(self, job_id: int, stage: str) -> None:
+        if job_id != self._job_id:
+            return
+        self._status.setText(Stage(stage).progress_text)
+
+    def _on_job_finished(self, job_id: int, result: CheckResult) -> None:
+        if job_id != self._job_id:
+            return  # a cancelled or superseded test, or one from another dialog
+        self._job_id = None
+        self._progress.hide()
+        self._cancel_test.hide()
+        if result.ok and self._job_key == self._connection_key():
+            self._verified_key = self._job_key
+            self._last_stamp = TestStamp(True, result.headline, _now())
+            self._show_result(result)
+        elif result.ok:
+            self._show_idle("The values changed while the test ran. Test the account again.")
+        else:
+            self._last_stamp = TestStamp(False, result.headline, _now())
+            self._show_result(result)
+        self._refresh_state()
+
+    def _show_result(self, result: CheckResult) -> None:
+        self._set_box_state("ok" if result.ok else "failed")
+        color = "inherit" if result.ok else ERROR_COLOR
+        headline = _escape(result.headline)
+        advice = _escape(result.advice)
+        self._status.setText(
+            f'<span style="color:{color}"><b>{headline}</b></span><br>{advice}'
+        )
+        self._details.setPlainText(result.details())
+        self._details_toggle.setVisible(not result.ok)
+        self._copy_details.setVisible(False)
+        self._details.setVisible(False)
+        self._details_toggle.setChecked(False)
+        self._show_suggestion(result.suggestion)
+        self._result_field = None if result.ok else result.field
+        self._show_errors(self._field_errors(), self._touched)
+
+    def _show_failure_text(self, text: str) -> None:
+        self._set_box_state("failed")
+        self._status.setText(f'<span style="color:{ERROR_COLOR}">{_escape(text)}</span>')
+
+    def _show_suggestion(self, suggestion: Suggestion | None) -> None:
+        self._pending_suggestion = suggestion
+        if suggestion is None:
+            self._suggestion.hide()
+            return
+        self._suggestion.setText(suggestion.label)
+        self._suggestion.show()
+
+    def _on_suggestion_clicked(self) -> None:
+        suggestion = getattr(self, "_pending_suggestion", None)
+        if suggestion is None:
+            return
+        self._security.setCurrentIndex(self._security.findData(suggestion.security.value))
+        self._port.setValue(suggestion.port)
+        self._suggestion.hide()
+        self._show_idle(f"Changed to {suggestion.security.label} on port {suggestion.port}. "
+                        "Click Test account.")
+
+    def _on_details_toggled(self, shown: bool) -> None:
+        self._details.setVisible(shown)
+        self._copy_details.setVisible(shown)
+        self._details_toggle.setArrowType(
+            Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
+        )
+
+    def _on_copy_details(self) -> None:
+        QGuiApplication.clipboard().setText(self._details.toPlainText())
+        self._copy_details.setText("Copied")
+        QTimer.singleShot(1500, self._reset_copy_label)
+
+    def _reset_copy_label(self) -> None:
+        self._copy_details.setText("Copy details")
+
+    # Save and close ------------------------------------------------------------------------
+
+    def _draft(self) -> AddressDraft:
+        form = self.form()
+        return AddressDraft(
+            employee_id=self._employee.id,
+            email=form.email.strip(),
+            host=form.host.strip().rstrip("."),
+            port=form.port,
+            security=form.security,
+            username=form.effective_username,
+            sender_name=form.sender_name,
+            provider_key=form.provider_key,
+            timeout_seconds=form.timeout_seconds,
+            reply_to=form.reply_to,
+            is_default=self._default.isChecked(),
+            project_ids=self._projects.checked_ids(),
+        )
+
+    def _on_save_clicked(self) -> None:
+        if not self._save.isEnabled():
+            return
+        password = self._password.text()
+        try:
+            if self._existing is None:
+                record = address_book.save_new_address(
+                    self._context.db, self._context.secrets, self._draft(), password,
+                    self._last_stamp,
+                )
+            else:
+                record = address_book.update_address(
+                    self._context.db, self._context.secrets, self._existing.id, self._draft(),
+                    password or None, self._last_stamp,
+                )
+        except address_book.SaveError as exc:
+            self._save_error.setText(str(exc))
+            self._save_error.show()
+            log.warning("save refused: %s", exc)
+            return
+        self.address_saved.emit(record)
+        self.accept()
+
+    def done(self, result: int) -> None:
+        """Every way of closing ends here: stop a running test so its result is ignored."""
+        if self._job_id is not None:
+            self._context.runner.cancel(self._job_id)
+            self._job_id = None
+        try:
+            self._context.runner.job_progressed.disconnect(self._on_job_progressed)
+            self._context.runner.job_finished.disconnect(self._on_job_finished)
+        except (RuntimeError, TypeError):
+            pass
+        super().done(result)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

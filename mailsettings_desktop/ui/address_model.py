@@ -1,0 +1,88 @@
+"""The table of one employee's external addresses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from mailsettings_desktop.core.records import AddressRecord
+
+_Index = QModelIndex | QPersistentModelIndex
+COLUMNS = ("Address", "Sender name", "Server", "Projects", "Last test")
+ADDRESS_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def last_test_text(record: AddressRecord) -> str:
+    if record.last_test is None:
+        return "Not tested"
+    when = record.last_test.at.strftime("%Y-%m-%d %H:%M")
+    verdict = "OK" if record.last_test.ok else "Failed"
+    return f"{verdict} · {when} UTC"
+
+
+class AddressTableModel(QAbstractTableModel):
+    """Rows are `AddressRecord`s; the default address is marked and shown in bold."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[AddressRecord] = []
+
+    def set_addresses(self, rows: list[AddressRecord]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def address_at(self, row: int) -> AddressRecord:
+        return self._rows[row]
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        record = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(record, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == 4 and record.last_test is not None:
+                return record.last_test.summary
+            if column == 0 and record.is_default:
+                return "Default address for this employee"
+            return None
+        if role == Qt.ItemDataRole.FontRole and column == 0 and record.is_default:
+            font = QApplication.font()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.ForegroundRole and column == 4 and record.last_test:
+            if not record.last_test.ok:
+                return QColor("#b3261e")
+            return QApplication.palette().color(QPalette.ColorRole.Text)
+        if role == ADDRESS_ID_ROLE:
+            return record.id
+        return None
+
+    @staticmethod
+    def _display(record: AddressRecord, column: int) -> str:
+        if column == 0:
+            return f"{record.email}  (default)" if record.is_default else record.email
+        if column == 1:
+            return record.sender_name
+        if column == 2:
+            return record.server
+        if column == 3:
+            return ", ".join(p.name for p in record.projects) or "—"
+        return last_test_text(record)

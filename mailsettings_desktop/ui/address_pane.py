@@ -1,0 +1,242 @@
+"""One employee's external addresses with Add, Edit and Remove.
+
+The same widget serves the main window and (later) the employee card, so it opens its
+own dialogs and confirmations and reports changes through `addresses_changed`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mailsettings_desktop.core.address_book import SaveError, remove_address
+from mailsettings_desktop.core.records import AddressRecord, EmployeeRecord
+from mailsettings_desktop.ui.address_dialog import AddressDialog
+from mailsettings_desktop.ui.address_model import AddressTableModel
+from mailsettings_desktop.ui.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+class AddressPane(QWidget):
+    """Shows and edits the external addresses of the employee set with `set_employee`.
+
+    Signals:
+        addresses_changed(int): an address of that employee was added, changed or removed.
+    """
+
+    addresses_changed = Signal(int)
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._context = context
+        self._employee: EmployeeRecord | None = None
+        self._dialog: AddressDialog | None = None
+
+        self._title = QLabel()
+        self._title.setObjectName("addressPaneTitle")
+        title_font = self._title.font()
+        title_font.setPointSizeF(title_font.pointSizeF() * 1.25)
+        title_font.setBold(True)
+        self._title.setFont(title_font)
+        self._subtitle = QLabel()
+        self._subtitle.setObjectName("addressPaneSubtitle")
+        self._subtitle.setStyleSheet("color: #5f6368;")
+
+        self._model = AddressTableModel(self)
+        self._table = QTableView()
+        self._table.setObjectName("addressTable")
+        self._table.setModel(self._model)
+        self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self._table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self._table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self._table.setAlternatingRowColors(True)
+        self._table.verticalHeader().hide()
+        self._table.setWordWrap(False)
+        header = self._table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.setHighlightSections(False)
+        self._table.doubleClicked.connect(self._on_row_double_clicked)
+
+        self._empty = QLabel()
+        self._empty.setObjectName("addressEmptyState")
+        self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._empty.setWordWrap(True)
+        self._empty.setStyleSheet("color: #5f6368; padding: 24px;")
+
+        self._stack = QStackedWidget()
+        self._stack.addWidget(self._table)
+        self._stack.addWidget(self._empty)
+
+        self._add = QPushButton("Add external email address…")
+        self._add.setObjectName("addAddressButton")
+        self._add.setDefault(False)
+        self._edit = QPushButton("Edit…")
+        self._edit.setObjectName("editAddressButton")
+        self._remove = QPushButton("Remove")
+        self._remove.setObjectName("removeAddressButton")
+        self._add.clicked.connect(self.open_add_dialog)
+        self._edit.clicked.connect(self._on_edit_clicked)
+        self._remove.clicked.connect(self._on_remove_clicked)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self._add)
+        buttons.addWidget(self._edit)
+        buttons.addWidget(self._remove)
+        buttons.addStretch(1)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._title)
+        layout.addWidget(self._subtitle)
+        layout.addSpacing(6)
+        layout.addLayout(buttons)
+        layout.addWidget(self._stack, 1)
+
+        self._table.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.set_employee(None)
+
+    # Public API ----------------------------------------------------------------------------
+
+    @property
+    def employee(self) -> EmployeeRecord | None:
+        return self._employee
+
+    @property
+    def current_dialog(self) -> AddressDialog | None:
+        return self._dialog
+
+    def set_employee(self, employee: EmployeeRecord | None) -> None:
+        self._employee = employee
+        self.refresh()
+
+    def refresh(self, select_address_id: int | None = None) -> None:
+        employee = self._employee
+        if employee is None:
+            self._title.setText("External email addresses")
+            self._subtitle.setText("")
+            self._model.set_addresses([])
+            self._empty.setText(
+                "Select an employee on the left to see and add their external email "
+                "addresses."
+            )
+            self._stack.setCurrentWidget(self._empty)
+            self._update_buttons()
+            return
+        rows = self._context.db.addresses_for_employee(employee.id)
+        self._model.set_addresses(rows)
+        self._title.setText(employee.name)
+        self._subtitle.setText(employee.position or "")
+        if rows:
+            self._stack.setCurrentWidget(self._table)
+            self._table.resizeColumnsToContents()
+            for column in range(self._model.columnCount()):
+                width = min(self._table.columnWidth(column), 280)
+                self._table.setColumnWidth(column, width + 16)
+        else:
+            self._empty.setText(
+                f"{employee.name} has no external email addresses yet.\n\n"
+                "Click “Add external email address…” to set up the mailbox this employee "
+                "writes to clients from."
+            )
+            self._stack.setCurrentWidget(self._empty)
+        if select_address_id is not None:
+            for row in range(self._model.rowCount()):
+                if self._model.address_at(row).id == select_address_id:
+                    self._table.selectRow(row)
+        self._update_buttons()
+
+    def selected_address(self) -> AddressRecord | None:
+        rows = self._table.selectionModel().selectedRows()
+        return self._model.address_at(rows[0].row()) if rows else None
+
+    def open_add_dialog(self) -> AddressDialog | None:
+        if self._employee is None:
+            return None
+        return self._open_dialog(None)
+
+    # Handlers ------------------------------------------------------------------------------
+
+    def _open_dialog(self, existing: AddressRecord | None) -> AddressDialog | None:
+        assert self._employee is not None
+        if self._dialog is not None:
+            self._dialog.raise_()
+            self._dialog.activateWindow()
+            return self._dialog
+        dialog = AddressDialog(self._context, self._employee, existing, parent=self)
+        dialog.address_saved.connect(self._on_address_saved)
+        dialog.finished.connect(self._on_dialog_finished)
+        self._dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_dialog_finished(self, _result: int) -> None:
+        self._dialog = None
+
+    def _on_address_saved(self, record: AddressRecord) -> None:
+        self.refresh(select_address_id=record.id)
+        self.addresses_changed.emit(record.employee_id)
+
+    def _on_edit_clicked(self) -> None:
+        record = self.selected_address()
+        if record is not None:
+            self._open_dialog(record)
+
+    def _on_row_double_clicked(self, index: QModelIndex) -> None:
+        self._open_dialog(self._model.address_at(index.row()))
+
+    def _on_remove_clicked(self) -> None:
+        record = self.selected_address()
+        if record is None:
+            return
+        projects = ", ".join(p.name for p in record.projects)
+        detail = (
+            f"The projects {projects} will no longer have this address."
+            if projects else "No project uses this address."
+        )
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Remove external email address",
+            f"Remove {record.email} from {self._employee.name if self._employee else ''}?",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setObjectName("removeConfirmation")
+        box.setInformativeText(f"{detail}\nIts saved password is deleted from the keyring.")
+        remove_button = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.finished.connect(lambda _r: self._on_remove_answered(box, remove_button, record))
+        box.open()
+
+    def _on_remove_answered(self, box: QMessageBox, remove_button: QPushButton,
+                            record: AddressRecord) -> None:
+        box.deleteLater()
+        if box.clickedButton() is not remove_button:
+            return
+        try:
+            remove_address(self._context.db, self._context.secrets, record.id)
+        except SaveError as exc:
+            QMessageBox.warning(self, "The address was not removed", str(exc))
+            return
+        self.refresh()
+        self.addresses_changed.emit(record.employee_id)
+
+    def _update_buttons(self) -> None:
+        has_employee = self._employee is not None
+        has_selection = bool(self._table.selectionModel().selectedRows())
+        self._add.setEnabled(has_employee)
+        self._edit.setEnabled(has_selection)
+        self._remove.setEnabled(has_selection)

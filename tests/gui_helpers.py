@@ -1,0 +1,66 @@
+"""Acting on the GUI as a person would: clicking list rows, choosing combo items, typing."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from PySide6.QtCore import QAbstractItemModel, QEvent, QModelIndex, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QComboBox, QWidget
+from pytestqt.qtbot import QtBot
+
+W = TypeVar("W", bound=QWidget)
+
+
+def child(parent: QWidget, kind: type[W], name: str) -> W:
+    widget = parent.findChild(kind, name)
+    assert widget is not None, f"no {kind.__name__} named {name}"
+    return widget
+
+
+def row_of_text(model: QAbstractItemModel, text: str) -> QModelIndex:
+    for row in range(model.rowCount()):
+        index = model.index(row, 0)
+        if index.data() == text:
+            return index
+    raise AssertionError(f"no row with text {text!r}")
+
+
+def click_row(qtbot: QtBot, view: QAbstractItemView, text: str) -> None:
+    index = row_of_text(view.model(), text)
+    view.scrollTo(index)
+    rect = view.visualRect(index)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def tick_row(qtbot: QtBot, view: QAbstractItemView, text: str) -> None:
+    """Select a checkable row and press Space, as a keyboard user ticks a box."""
+    click_row(qtbot, view, text)
+    qtbot.keyClick(view, Qt.Key.Key_Space)
+
+
+def choose(qtbot: QtBot, combo: QComboBox, data: str) -> None:
+    """Pick the item with `data` from the combo box using the keyboard."""
+    target = combo.findData(data)
+    assert target >= 0, f"{combo.objectName()} has no item {data!r}"
+    combo.setFocus()
+    steps = target - combo.currentIndex()
+    key = Qt.Key.Key_Down if steps > 0 else Qt.Key.Key_Up
+    for _ in range(abs(steps)):
+        qtbot.keyClick(combo, key)
+    assert combo.currentIndex() == target
+
+
+def type_into(qtbot: QtBot, widget: QWidget, text: str, replace: bool = True) -> None:
+    """Type text key by key; characters outside ASCII go as key events carrying text."""
+    widget.setFocus()
+    if replace:
+        qtbot.keyClick(widget, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClick(widget, Qt.Key.Key_Delete)
+    for char in text:
+        if char.isascii():
+            qtbot.keyClicks(widget, char)
+            continue
+        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            event = QKeyEvent(kind, 0, Qt.KeyboardModifier.NoModifier, char)
+            QApplication.sendEvent(widget, event)

@@ -1,0 +1,134 @@
+"""The keyring wrapper: what it keeps, and the backends it refuses to trust."""
+
+from __future__ import annotations
+
+import keyring.backend
+import keyring.backends.fail
+import keyring.backends.null
+import pytest
+from keyring.backends.chainer import ChainerBackend
+
+from mailsettings_desktop.core.secrets import SERVICE_NAME, SecretStore, SecretStoreError
+from tests.memory_keyring import (
+    DroppingKeyring,
+    LockedKeyring,
+    MemoryKeyring,
+    PlaintextKeyring,
+    ReadFailingKeyring,
+)
+
+PASSWORD = "Sommer 2026 — ÄÖÜ ✓"
+
+
+def chain_of(*backends: keyring.backend.KeyringBackend) -> ChainerBackend:
+    """A chainer over exactly these backends, instead of whatever this machine offers."""
+    # viable=False keeps this class out of keyring's backend detection for the rest of the run.
+    cls = type("TestChainer", (ChainerBackend,), {"backends": list(backends), "viable": False})
+    return cls()  # type: ignore[no-any-return]
+
+
+def test_store_read_delete_round_trip(memory_keyring: MemoryKeyring) -> None:
+    store = SecretStore()  # picks up keyring's current backend, the in-memory one
+
+    assert store.backend is memory_keyring
+    assert store.status().usable
+    assert store.status().backend_name == "tests.memory_keyring.MemoryKeyring"
+    store.store("address-1", PASSWORD)
+    assert memory_keyring.entries == {(SERVICE_NAME, "address-1"): PASSWORD}
+    assert store.get("address-1") == PASSWORD
+
+    store.delete("address-1")
+    assert store.get("address-1") is None
+    store.delete("address-1")  # already gone is not an error
+    assert memory_keyring.entries == {}
+
+
+def test_storing_again_replaces_the_password(secrets: SecretStore) -> None:
+    secrets.store("address-1", "old")
+    secrets.store("address-1", PASSWORD)
+    assert secrets.get("address-1") == PASSWORD
+
+
+@pytest.mark.parametrize(
+    ("backend", "problem"),
+    [
+        (keyring.backends.fail.Keyring(), "no keyring backend is available"),
+        (keyring.backends.null.Keyring(), "switched off"),
+        (PlaintextKeyring(), "plain text"),
+        (chain_of(), "no keyring backend is available"),
+        (chain_of(PlaintextKeyring(), MemoryKeyring()), "plain text"),
+        (chain_of(keyring.backends.null.Keyring()), "switched off"),
+    ],
+    ids=["fail", "null", "plaintext", "empty-chain", "chain-plaintext-first", "chain-null"],
+)
+def test_unsafe_backends_are_refused(backend: keyring.backend.KeyringBackend, problem: str) -> None:
+    store = SecretStore(backend)
+
+    status = store.status()
+    assert not status.usable
+    assert problem in status.problem
+    with pytest.raises(SecretStoreError) as caught:
+        store.store("address-1", PASSWORD)
+
+    message = str(caught.value)
+    assert message.startswith("Passwords cannot be saved:")
+    assert problem in message
+    assert "Nothing was saved" in message
+    assert PASSWORD not in message
+    inner = getattr(backend, "backends", [backend])
+    assert all(getattr(b, "entries", {}) == {} for b in inner)
+
+
+def test_a_chain_that_writes_to_a_safe_backend_is_used() -> None:
+    safe = MemoryKeyring()
+    store = SecretStore(chain_of(safe, PlaintextKeyring()))
+
+    assert store.status().usable
+    store.store("address-1", PASSWORD)
+    assert safe.entries == {(SERVICE_NAME, "address-1"): PASSWORD}
+
+
+def test_a_backend_that_drops_passwords_is_caught() -> None:
+    backend = DroppingKeyring()
+    store = SecretStore(backend)
+    assert store.status().usable  # nothing tells it apart until a password is lost
+
+    with pytest.raises(SecretStoreError) as caught:
+        store.store("address-1", PASSWORD)
+
+    message = str(caught.value)
+    assert "did not keep the password" in message
+    assert "DroppingKeyring" in message
+    assert "Nothing was saved" in message
+    assert PASSWORD not in message
+    assert backend.entries == {}
+
+
+def test_a_locked_keyring_is_reported_as_locked() -> None:
+    backend = LockedKeyring()
+
+    with pytest.raises(SecretStoreError, match="keyring is locked. Unlock it") as caught:
+        SecretStore(backend).store("address-1", PASSWORD)
+
+    assert PASSWORD not in str(caught.value)
+    assert backend.entries == {}
+
+
+def test_a_failed_read_back_leaves_no_password_behind() -> None:
+    backend = ReadFailingKeyring()
+
+    with pytest.raises(SecretStoreError, match="refused to keep the password: KeyringError"):
+        SecretStore(backend).store("address-1", PASSWORD)
+
+    assert backend.entries == {}
+
+
+def test_reading_a_locked_or_broken_keyring_says_so() -> None:
+    class LockedOnRead(MemoryKeyring):
+        def get_password(self, service: str, username: str) -> str | None:
+            raise keyring.errors.KeyringLocked("collection is locked")
+
+    with pytest.raises(SecretStoreError, match="locked"):
+        SecretStore(LockedOnRead()).get("address-1")
+    with pytest.raises(SecretStoreError, match="could not be read: KeyringError"):
+        SecretStore(ReadFailingKeyring()).get("address-1")

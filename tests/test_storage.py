@@ -1,0 +1,279 @@
+"""Storage round-trips on a real SQLite file, and the sample company behind `--demo`."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from mailsettings_desktop.core.demo import DEMO_DOMAIN, fill_demo_company
+from mailsettings_desktop.core.models import SCHEMA_VERSION
+from mailsettings_desktop.core import records
+from mailsettings_desktop.core.records import AddressDraft, AddressRecord
+from mailsettings_desktop.core.security import Security
+from mailsettings_desktop.core.storage import Database, DuplicateAddressError, StorageError
+
+
+def draft(employee_id: int, email: str = "anna.k@gmail.com", **changes: object) -> AddressDraft:
+    values: dict[str, object] = {
+        "employee_id": employee_id,
+        "email": email,
+        "host": "smtp.gmail.com",
+        "port": 465,
+        "security": Security.SSL,
+        "username": email,
+    }
+    values.update(changes)
+    return AddressDraft(**values)  # type: ignore[arg-type]
+
+
+def insert(db: Database, address: AddressDraft, key: str | None = None) -> AddressRecord:
+    with db.session() as s:
+        row = db.insert_address(s, address, key or f"key-{address.email}-{address.employee_id}")
+        return db.to_record(row)
+
+
+def test_employees_round_trip(db: Database) -> None:
+    bruno = db.add_employee("  Bruno Diaz ", "Sales", "bruno@example.com")
+    anna = db.add_employee("Anna Keller")
+
+    assert bruno.name == "Bruno Diaz"
+    assert db.list_employees() == [anna, bruno]
+    assert anna.position == ""
+    assert anna.internal_email is None
+    assert bruno.internal_email == "bruno@example.com"
+    assert not db.is_empty()
+
+
+def test_employee_without_a_name_is_refused(db: Database) -> None:
+    with pytest.raises(StorageError, match="needs a name"):
+        db.add_employee("   ")
+    assert db.is_empty()
+
+
+def test_projects_round_trip_and_duplicates(db: Database) -> None:
+    shop = db.add_project("Online shop")
+    fair = db.add_project("Trade fair")
+
+    assert db.list_projects() == [shop, fair]
+    with pytest.raises(StorageError, match="already exists"):
+        db.add_project("Trade fair")
+    with pytest.raises(StorageError, match="needs a name"):
+        db.add_project("")
+    assert db.list_projects() == [shop, fair]
+
+
+def test_address_with_projects_round_trip(db: Database) -> None:
+    anna = db.add_employee("Anna Keller")
+    shop = db.add_project("Online shop")
+    fair = db.add_project("Another project")
+    address = draft(
+        anna.id,
+        sender_name="Anna Keller (Shop)",
+        provider_key="gmail",
+        timeout_seconds=35,
+        reply_to="shop@example.com",
+        is_default=True,
+        project_ids=(shop.id, fair.id),
+        options={"signature": "Kind regards", "copy_to_self": True},
+    )
+
+    saved = insert(db, address, "key-1")
+    loaded = db.get_address(saved.id)
+
+    assert loaded == saved
+    assert db.addresses_for_employee(anna.id) == [saved]
+    assert loaded is not None
+    assert loaded.email == "anna.k@gmail.com"
+    assert loaded.security is Security.SSL
+    assert (loaded.host, loaded.port, loaded.username) == ("smtp.gmail.com", 465, address.email)
+    assert loaded.sender_name == "Anna Keller (Shop)"
+    assert loaded.provider_key == "gmail"
+    assert loaded.timeout_seconds == 35
+    assert loaded.reply_to == "shop@example.com"
+    assert loaded.is_default
+    assert loaded.secret_key == "key-1"
+    # Sorted by name, whatever order they were ticked in.
+    assert loaded.projects == (fair, shop)
+    assert loaded.options == {"signature": "Kind regards", "copy_to_self": True}
+    assert isinstance(loaded.created_at, datetime)
+    assert loaded.updated_at == loaded.created_at
+    assert loaded.last_test is None
+    assert loaded.server == "smtp.gmail.com:465 (SSL/TLS)"
+
+
+def test_test_result_is_kept(db: Database) -> None:
+    anna = db.add_employee("Anna Keller")
+    at = datetime(2026, 3, 1, 9, 30)
+    with db.session() as s:
+        row = db.insert_address(s, draft(anna.id), "key-1")
+        db.record_test(s, row, records.TestStamp(False, "x" * 900, at))
+        address_id = row.id
+
+    stamp = db.addresses_for_employee(anna.id)[0].last_test
+    assert stamp is not None
+    assert not stamp.ok
+    assert stamp.at == at
+    assert stamp.summary == "x" * 500
+    assert db.get_address(address_id) is not None
+
+
+def test_only_one_default_address_per_employee(db: Database) -> None:
+    anna = db.add_employee("Anna Keller")
+    bruno = db.add_employee("Bruno Diaz")
+    first = insert(db, draft(anna.id, "a@gmail.com", is_default=True))
+    other_employee = insert(db, draft(bruno.id, "b@gmail.com", is_default=True))
+    second = insert(db, draft(anna.id, "c@gmail.com", is_default=True))
+    third = insert(db, draft(anna.id, "d@gmail.com", is_default=False))
+
+    defaults = {a.email: a.is_default for a in db.addresses_for_employee(anna.id)}
+    assert defaults == {first.email: False, second.email: True, third.email: False}
+    # Another employee's default is left alone.
+    assert db.addresses_for_employee(bruno.id)[0].is_default
+    assert other_employee.is_default
+
+
+def test_duplicate_address_is_refused_with_a_clear_message(db: Database) -> None:
+    anna = db.add_employee("Anna Keller")
+    bruno = db.add_employee("Bruno Diaz")
+    insert(db, draft(anna.id, "Anna.K@gmail.com"))
+
+    with pytest.raises(DuplicateAddressError) as caught:
+        insert(db, draft(anna.id, "anna.k@GMAIL.com"))
+
+    message = str(caught.value)
+    assert "already has the address anna.k@GMAIL.com" in message
+    assert "Edit that one instead" in message
+    assert len(db.addresses_for_employee(anna.id)) == 1
+    # The same address for another employee is a different entry.
+    insert(db, draft(bruno.id, "anna.k@gmail.com"))
+
+
+def test_missing_employee_or_project_is_refused(db: Database) -> None:
+    anna = db.add_employee("Anna Keller")
+    with pytest.raises(StorageError, match="employee no longer exists"):
+        insert(db, draft(anna.id + 100))
+    with pytest.raises(StorageError, match="project no longer exists"):
+        insert(db, draft(anna.id, project_ids=(12345,)))
+    assert db.addresses_for_employee(anna.id) == []
+
+
+def test_deleting_an_address_removes_its_project_links(db: Database) -> None:
+    anna = db.add_employee("Anna Keller")
+    shop = db.add_project("Online shop")
+    saved = insert(db, draft(anna.id, project_ids=(shop.id,)))
+
+    with db.session() as s:
+        assert db.delete_address_row(s, saved.id) is not None
+        assert db.delete_address_row(s, saved.id) is None
+
+    assert db.get_address(saved.id) is None
+    assert db.list_projects() == [shop]
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM address_projects")).scalar_one() == 0
+
+
+def test_foreign_keys_are_enforced(db: Database) -> None:
+    with db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+    anna = db.add_employee("Anna Keller")
+    insert(db, draft(anna.id))
+
+    # An employee who still has addresses cannot vanish underneath them.
+    with pytest.raises(IntegrityError), db.session() as s:
+        s.execute(text("DELETE FROM employees WHERE id = :id"), {"id": anna.id})
+    assert db.list_employees() == [anna]
+
+
+def test_write_ahead_log_is_on(db: Database, tmp_path: Path) -> None:
+    db.add_employee("Anna Keller")
+    with db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+    assert (tmp_path / "test.sqlite3-wal").exists()
+
+
+def test_reopening_the_file_shows_the_data(tmp_path: Path) -> None:
+    path = tmp_path / "company.sqlite3"
+    first = Database(path)
+    anna = first.add_employee("Anna Keller", "Director")
+    shop = first.add_project("Online shop")
+    saved = insert(first, draft(anna.id, project_ids=(shop.id,), is_default=True))
+    first.close()
+
+    again = Database(path)
+    try:
+        assert again.list_employees() == [anna]
+        assert again.list_projects() == [shop]
+        assert again.addresses_for_employee(anna.id) == [saved]
+        with again.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA user_version")).scalar_one() == SCHEMA_VERSION
+    finally:
+        again.close()
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "newer.sqlite3"
+    Database(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    conn.close()
+
+    with pytest.raises(StorageError, match="written by a newer version") as caught:
+        Database(path)
+
+    assert f"schema {SCHEMA_VERSION + 1}" in str(caught.value)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION + 1,)
+    conn.close()
+
+
+def test_a_file_that_is_no_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    path.write_text("not a database\n" * 500, encoding="utf-8")
+
+    with pytest.raises(StorageError, match="could not be opened: file is not a database"):
+        Database(path)
+
+
+def test_odd_characters_in_the_path_open_exactly_that_file(tmp_path: Path) -> None:
+    path = tmp_path / "odd folder" / "mail?settings%20#1.sqlite3"
+    database = Database(path)
+    try:
+        database.add_employee("Anna Keller")
+    finally:
+        database.close()
+
+    assert path.is_file()
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_demo_company_fills_an_empty_database(db: Database) -> None:
+    assert fill_demo_company(db)
+
+    employees = db.list_employees()
+    assert len(employees) == 12
+    assert len({e.name for e in employees}) == 12
+    assert all(e.position for e in employees)
+    emails = [e.internal_email or "" for e in employees]
+    assert all(email.endswith(f"@{DEMO_DOMAIN}") for email in emails)
+    assert len(set(emails)) == 12
+    assert len(db.list_projects()) >= 3
+    assert DEMO_DOMAIN in {"example.com", "example.org", "example.net"}
+
+
+def test_demo_company_leaves_a_used_database_alone(db: Database) -> None:
+    assert fill_demo_company(db)
+    before = (db.list_employees(), db.list_projects())
+    assert not fill_demo_company(db)
+    assert (db.list_employees(), db.list_projects()) == before
+
+
+def test_demo_company_is_not_mixed_into_existing_projects(db: Database) -> None:
+    own = db.add_project("Our only project")
+    assert not fill_demo_company(db)
+    assert db.list_projects() == [own]
+    assert db.list_employees() == []
