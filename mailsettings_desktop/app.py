@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     log.info("%s %s starting", APP_NAME, __version__)
     _install_crash_handler(log_path)
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_DISPLAY_NAME)
     app.setOrganizationName(ORG_NAME)

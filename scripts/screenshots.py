@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 import keyring
@@ -16,9 +17,13 @@ import keyring.backend
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication
 
-from mailsettings_desktop.app import create_main_window  # noqa: E402
+from mailsettings_desktop.app import create_main_window
+from mailsettings_desktop.core.address_book import save_new_address
+from mailsettings_desktop.core.records import AddressDraft, TestStamp
+from mailsettings_desktop.core.security import Security
+from mailsettings_desktop.ui.main_window import MainWindow
 
 
 class _ScratchKeyring(keyring.backend.KeyringBackend):
@@ -40,6 +45,23 @@ class _ScratchKeyring(keyring.backend.KeyringBackend):
         self._data.pop((service, username), None)
 
 
+def _add_sample_addresses(window: MainWindow, employee_id: int) -> None:
+    """Two saved addresses, so the table in the picture is not empty."""
+    db, secrets = window.context.db, window.context.secrets
+    projects = db.list_projects()
+    tested = TestStamp(True, "The account works.", datetime(2026, 12, 1, 9, 30))
+    samples = [
+        AddressDraft(employee_id, "bruno.diaz@gmail.com", "smtp.gmail.com", 465, Security.SSL,
+                     "bruno.diaz@gmail.com", "Bruno Diaz", "gmail", is_default=True,
+                     project_ids=(projects[0].id, projects[1].id)),
+        AddressDraft(employee_id, "sales@northwind-trading.example", "mail.northwind.example",
+                     587, Security.STARTTLS, "sales@northwind-trading.example",
+                     "Northwind Sales", project_ids=(projects[2].id,)),
+    ]
+    for draft in samples:
+        save_new_address(db, secrets, draft, "sample-only", tested)
+
+
 def main() -> int:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs")
     out.mkdir(parents=True, exist_ok=True)
@@ -48,14 +70,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         window = create_main_window(Path(tmp) / "demo.sqlite3", demo=True)
         window.show()
-        employees = window.context.db.list_employees()
-        window.select_employee(employees[1].id)
+        employee = window.context.db.list_employees()[1]
+        _add_sample_addresses(window, employee.id)
+        window.select_employee(employee.id)
         app.processEvents()
         window.grab().save(str(out / "main-window.png"))
         dialog = window.address_pane.open_add_dialog()
         assert dialog is not None
-        dialog._email.setText("olga.petrova@gmail.com")  # noqa: SLF001 - a scripted demo
-        dialog._sender_name.setText("Olga Petrova")  # noqa: SLF001
+        dialog._email.setText("olga.petrova@gmail.com")
+        dialog._sender_name.setText("Olga Petrova")
         app.processEvents()
         dialog.grab().save(str(out / "add-dialog.png"))
         dialog.reject()

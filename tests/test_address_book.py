@@ -104,7 +104,7 @@ def test_a_duplicate_leaves_no_keyring_entry(
 ) -> None:
     first = save_new_address(db, secrets, draft(anna.id), "first password")
 
-    with pytest.raises(SaveError, match="already has the address ANNA.K@gmail.com"):
+    with pytest.raises(SaveError, match=r"already has the address ANNA\.K@gmail\.com"):
         save_new_address(db, secrets, draft(anna.id, "ANNA.K@gmail.com"), PASSWORD)
 
     assert memory_keyring.entries == {(SERVICE_NAME, first.secret_key): "first password"}
@@ -192,7 +192,7 @@ def test_a_locked_keyring_keeps_the_address_on_remove(
     backend = LockedOnDelete()
     saved = save_new_address(db, SecretStore(backend), draft(anna.id), PASSWORD)
 
-    with pytest.raises(SaveError, match="locked|could not remove") as caught:
+    with pytest.raises(SaveError, match=r"could not remove the password: KeyringLocked") as caught:
         remove_address(db, SecretStore(backend), saved.id)
 
     assert "The address was not removed." in str(caught.value)

@@ -61,7 +61,9 @@ def test_storing_again_replaces_the_password(secrets: SecretStore) -> None:
     ],
     ids=["fail", "null", "plaintext", "empty-chain", "chain-plaintext-first", "chain-null"],
 )
-def test_unsafe_backends_are_refused(backend: keyring.backend.KeyringBackend, problem: str) -> None:
+def test_unsafe_backends_are_refused(
+    backend: keyring.backend.KeyringBackend, problem: str
+) -> None:
     store = SecretStore(backend)
 
     status = store.status()
@@ -107,7 +109,7 @@ def test_a_backend_that_drops_passwords_is_caught() -> None:
 def test_a_locked_keyring_is_reported_as_locked() -> None:
     backend = LockedKeyring()
 
-    with pytest.raises(SecretStoreError, match="keyring is locked. Unlock it") as caught:
+    with pytest.raises(SecretStoreError, match=r"keyring is locked\. Unlock it") as caught:
         SecretStore(backend).store("address-1", PASSWORD)
 
     assert PASSWORD not in str(caught.value)

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from mailsettings_desktop.core import records
 from mailsettings_desktop.core.demo import DEMO_DOMAIN, fill_demo_company
 from mailsettings_desktop.core.models import SCHEMA_VERSION
-from mailsettings_desktop.core import records
 from mailsettings_desktop.core.records import AddressDraft, AddressRecord
 from mailsettings_desktop.core.security import Security
 from mailsettings_desktop.core.storage import Database, DuplicateAddressError, StorageError

@@ -404,7 +404,11 @@ class _Conversation:
             ) from exc
         self.cancel.watch(secured)
         if request.trusted_cert_sha256:
-            _check_pin(secured, request.trusted_cert_sha256)
+            try:
+                _check_pin(secured, request.trusted_cert_sha256)
+            except _CheckFailedError:
+                secured.close()
+                raise
         return secured
 
     def _greet(self, smtp: SmtpSession) -> None:
@@ -675,6 +679,7 @@ class _Conversation:
         sock = socket.socket(family, socket.SOCK_STREAM)
         self.cancel.watch(sock)
         session: SmtpSession | None = None
+        secured: ssl.SSLSocket | None = None
         try:
             self._connect_one(sock, address, deadline)
             sock.settimeout(max(deadline.remaining(), POLL_SECONDS))
@@ -692,6 +697,7 @@ class _Conversation:
                 if not isinstance(session.sock, ssl.SSLSocket):
                     return None
                 secured = session.sock
+                self.cancel.watch(secured)
             der = secured.getpeercert(binary_form=True)
             return certificate_info(der) if der else None
         except (_CheckFailedError, smtplib.SMTPException, OSError) as exc:
@@ -700,6 +706,8 @@ class _Conversation:
         finally:
             if session is not None:
                 session.close()
+            if secured is not None:
+                secured.close()
             sock.close()
 
 
@@ -726,7 +734,8 @@ def _certificate_category(exc: ssl.SSLCertVerificationError) -> Category:
         return Category.CERT_EXPIRED
     if code == 9:
         return Category.CERT_NOT_YET_VALID
-    if code == 62 or "hostname mismatch" in (exc.verify_message or "").lower():
+    # 62, 64: host name or IP address mismatch.
+    if code in {62, 64} or "mismatch" in (exc.verify_message or "").lower():
         return Category.CERT_HOSTNAME_MISMATCH
     return Category.CERT_UNTRUSTED
 

@@ -164,7 +164,7 @@ class CheckResult:
         if self.enhanced_code:
             lines.append(f"Enhanced status code: {self.enhanced_code}")
         if self.server_text:
-            lines.append(f"Server text: {self.server_text}")
+            lines.append(f"Server reply: {self.server_reply}")
         if self.exception:
             lines.append(f"Error: {self.exception}")
         if self.certificate is not None:

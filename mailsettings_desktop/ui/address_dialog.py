@@ -178,7 +178,9 @@ class AddressDialog(QDialog):
         self._provider_note.setProperty("role", "hint")
 
         self._email = self._line_edit("emailEdit", "name@company.com")
-        self._sender_name = self._line_edit("senderNameEdit", "Shown to recipients, e.g. Anna Ivanova")
+        self._sender_name = self._line_edit(
+            "senderNameEdit", "Shown to recipients, e.g. Anna Ivanova"
+        )
         self._username = self._line_edit("usernameEdit", "Usually the full email address")
         self._password = self._line_edit("passwordEdit")
         self._password.setEchoMode(QLineEdit.EchoMode.Password)
@@ -259,7 +261,9 @@ class AddressDialog(QDialog):
 
         options = QGroupBox("Options")
         options_form = QFormLayout(options)
-        options_form.addRow("&Reply-to:", self._with_error(self._reply_to, self._errors["replyTo"]))
+        options_form.addRow(
+            "&Reply-to:", self._with_error(self._reply_to, self._errors["replyTo"])
+        )
         options_form.addRow("", self._default)
 
         column = QVBoxLayout()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
@@ -18,9 +19,10 @@ ADDRESS_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 def last_test_text(record: AddressRecord) -> str:
     if record.last_test is None:
         return "Not tested"
-    when = record.last_test.at.strftime("%Y-%m-%d %H:%M")
+    # Stored in UTC; shown in the admin's local time.
+    when = record.last_test.at.replace(tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M")
     verdict = "OK" if record.last_test.ok else "Failed"
-    return f"{verdict} · {when} UTC"
+    return f"{verdict} · {when}"
 
 
 class AddressTableModel(QAbstractTableModel):
@@ -62,6 +64,8 @@ class AddressTableModel(QAbstractTableModel):
                 return record.last_test.summary
             if column == 0 and record.is_default:
                 return "Default address for this employee"
+            if column == 2:
+                return f"{record.server} · signs in as {record.username}"
             return None
         if role == Qt.ItemDataRole.FontRole and column == 0 and record.is_default:
             font = QApplication.font()
@@ -78,11 +82,11 @@ class AddressTableModel(QAbstractTableModel):
     @staticmethod
     def _display(record: AddressRecord, column: int) -> str:
         if column == 0:
-            return f"{record.email}  (default)" if record.is_default else record.email
+            return f"★ {record.email}" if record.is_default else record.email
         if column == 1:
             return record.sender_name
         if column == 2:
-            return record.server
+            return f"{record.host}:{record.port}"
         if column == 3:
             return ", ".join(p.name for p in record.projects) or "—"
         return last_test_text(record)

@@ -68,8 +68,10 @@ class AddressPane(QWidget):
         self._table.setWordWrap(False)
         header = self._table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(80)
         header.setHighlightSections(False)
+        self._table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self._table.doubleClicked.connect(self._on_row_double_clicked)
 
         self._empty = QLabel()
@@ -142,10 +144,7 @@ class AddressPane(QWidget):
         self._subtitle.setText(employee.position or "")
         if rows:
             self._stack.setCurrentWidget(self._table)
-            self._table.resizeColumnsToContents()
-            for column in range(self._model.columnCount()):
-                width = min(self._table.columnWidth(column), 280)
-                self._table.setColumnWidth(column, width + 16)
+            self._fit_columns()
         else:
             self._empty.setText(
                 f"{employee.name} has no external email addresses yet.\n\n"
@@ -158,6 +157,12 @@ class AddressPane(QWidget):
                 if self._model.address_at(row).id == select_address_id:
                     self._table.selectRow(row)
         self._update_buttons()
+
+    def _fit_columns(self) -> None:
+        """Size every column but Projects to its content, capped so Projects stays readable."""
+        for column in (0, 1, 2, 4):
+            self._table.resizeColumnToContents(column)
+            self._table.setColumnWidth(column, min(self._table.columnWidth(column), 220))
 
     def selected_address(self) -> AddressRecord | None:
         rows = self._table.selectionModel().selectedRows()

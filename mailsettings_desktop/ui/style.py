@@ -13,6 +13,7 @@ QLineEdit[problem="true"], QSpinBox[problem="true"], QComboBox[problem="true"] {
     border: 2px solid {ERROR_COLOR};
     border-radius: 3px;
 }}
+QListView#employeeList::item {{ padding: 3px 2px; }}
 QLabel[role="fieldError"] {{ color: {ERROR_COLOR}; }}
 QLabel[role="fieldWarning"] {{ color: {WARNING_COLOR}; }}
 QLabel[role="hint"] {{ color: #5f6368; }}
