@@ -142,10 +142,10 @@ class FaultServer:
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-        if self._listener is not None:
-            self._listener.close()
         if self._accept_thread is not None:
             self._accept_thread.join(timeout=5)
+        if self._listener is not None:
+            self._listener.close()
         for thread in list(self._threads):
             thread.join(timeout=5)
         for sock in sockets:
@@ -173,8 +173,7 @@ class FaultServer:
     def _accept_loop(self) -> None:
         assert self._listener is not None
         while not self._stop.is_set():
-            # select() with a short timeout so stop() is noticed even on platforms where
-            # closing a listening socket does not wake accept().
+            # A short select() lets stop() end this loop before the listener is closed.
             readable, _, _ = select.select([self._listener], [], [], 0.05)
             if not readable or self._stop.is_set():
                 continue
@@ -196,12 +195,15 @@ class FaultServer:
 
     def _serve(self, conn: socket.socket) -> None:
         conn.settimeout(CLIENT_IDLE_SECONDS)
+        session = _Session(self, conn)
         try:
-            _Session(self, conn).run()
+            session.run()
         except (_HangupError, OSError, ValueError):
             pass
         finally:
             with contextlib.suppress(OSError):
+                session.file.close()
+                session.sock.close()
                 conn.close()
 
 

@@ -50,6 +50,28 @@ def address_rows(db: Database) -> int:
         return int(conn.execute(text("SELECT count(*) FROM external_addresses")).scalar_one())
 
 
+def fail_commit_after(db: Database, statement: str) -> None:
+    """Make every COMMIT after an INSERT or DELETE on addresses fail, for real.
+
+    A deferred foreign key is checked only at commit time, so a trigger that links each
+    change to a missing audit entry lets the statement pass and the commit fail.
+    """
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE audit (id INTEGER PRIMARY KEY)"))
+        conn.execute(
+            text(
+                "CREATE TABLE audit_link (audit_id INTEGER REFERENCES audit(id) "
+                "DEFERRABLE INITIALLY DEFERRED)"
+            )
+        )
+        conn.execute(
+            text(
+                f"CREATE TRIGGER audit_address AFTER {statement} ON external_addresses "
+                "BEGIN INSERT INTO audit_link (audit_id) VALUES (999); END"
+            )
+        )
+
+
 def test_saving_keeps_the_row_and_the_password(
     db: Database, secrets: SecretStore, memory_keyring: MemoryKeyring, anna: EmployeeRecord,
     shop: ProjectRecord,
@@ -125,25 +147,8 @@ def test_a_failing_commit_takes_the_password_back_out(
     db: Database, secrets: SecretStore, memory_keyring: MemoryKeyring, anna: EmployeeRecord,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The hardest case: SQLite refuses only at COMMIT, after the keyring already has it.
-
-    A deferred foreign key is checked at commit time, so a trigger that records every new
-    address against a missing audit entry makes the commit itself fail, for real.
-    """
-    with db.engine.begin() as conn:
-        conn.execute(text("CREATE TABLE audit (id INTEGER PRIMARY KEY)"))
-        conn.execute(
-            text(
-                "CREATE TABLE audit_link (audit_id INTEGER REFERENCES audit(id) "
-                "DEFERRABLE INITIALLY DEFERRED)"
-            )
-        )
-        conn.execute(
-            text(
-                "CREATE TRIGGER audit_new_address AFTER INSERT ON external_addresses "
-                "BEGIN INSERT INTO audit_link (audit_id) VALUES (999); END"
-            )
-        )
+    """The hardest case: SQLite refuses only at COMMIT, after the keyring already has it."""
+    fail_commit_after(db, "INSERT")
 
     caplog.set_level(logging.INFO, logger="mailsettings_desktop")
     with pytest.raises(SaveError, match=r"database could not be written \(IntegrityError\)"):
@@ -198,6 +203,40 @@ def test_a_locked_keyring_keeps_the_address_on_remove(
     assert "The address was not removed." in str(caught.value)
     assert db.get_address(saved.id) == saved
     assert backend.entries == {(SERVICE_NAME, saved.secret_key): PASSWORD}
+
+
+def test_a_failing_commit_on_remove_puts_the_password_back(
+    db: Database, secrets: SecretStore, memory_keyring: MemoryKeyring, anna: EmployeeRecord
+) -> None:
+    saved = save_new_address(db, secrets, draft(anna.id), PASSWORD)
+    fail_commit_after(db, "DELETE")
+
+    with pytest.raises(SaveError, match=r"\(IntegrityError\)\. The address was not removed\.$"):
+        remove_address(db, secrets, saved.id)
+
+    assert db.get_address(saved.id) == saved
+    assert memory_keyring.entries == {(SERVICE_NAME, saved.secret_key): PASSWORD}
+
+
+def test_a_password_that_cannot_be_put_back_is_reported(
+    db: Database, anna: EmployeeRecord
+) -> None:
+    class WriteOnceKeyring(MemoryKeyring):
+        def set_password(self, service: str, username: str, password: str) -> None:
+            if self.entries or getattr(self, "used", False):
+                raise keyring.errors.KeyringLocked("collection is locked")
+            self.used = True
+            super().set_password(service, username, password)
+
+    backend = WriteOnceKeyring()
+    saved = save_new_address(db, SecretStore(backend), draft(anna.id), PASSWORD)
+    fail_commit_after(db, "DELETE")
+
+    with pytest.raises(SaveError, match="could not be put back into the keyring") as caught:
+        remove_address(db, SecretStore(backend), saved.id)
+
+    assert PASSWORD not in str(caught.value)
+    assert db.get_address(saved.id) == saved
 
 
 @pytest.fixture

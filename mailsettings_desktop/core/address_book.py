@@ -86,11 +86,17 @@ def remove_address(db: Database, secrets: SecretStore, address_id: int) -> None:
         raise SaveError(f"{exc} The address was not removed.") from exc
     except SQLAlchemyError as exc:
         log.exception("database delete failed for address %d", address_id)
+        lost = ""
         if deleted_password is not None:
-            secrets.store(record.secret_key, deleted_password)
+            try:
+                secrets.store(record.secret_key, deleted_password)
+            except SecretStoreError:
+                # Still a SaveError, so the admin is told rather than shown a crash.
+                log.error("could not put back keyring entry %s", record.secret_key)
+                lost = " Its password could not be put back into the keyring; enter it again."
         raise SaveError(
             f"The database could not be written ({type(exc).__name__}). "
-            "The address was not removed."
+            f"The address was not removed.{lost}"
         ) from exc
     log.info("address removed: id=%d", address_id)
 

@@ -81,6 +81,8 @@ class ExternalAddress(Base):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     options: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     secret_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # SHA-256 of a server certificate the admin chose to trust for this address only.
+    trusted_cert_sha256: Mapped[str | None] = mapped_column(String(100), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     last_test_ok: Mapped[bool | None] = mapped_column(Boolean, default=None)

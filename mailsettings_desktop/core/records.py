@@ -40,6 +40,7 @@ class AddressDraft:
     is_default: bool = False
     project_ids: tuple[int, ...] = ()
     options: dict[str, object] = field(default_factory=dict)
+    trusted_cert_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class AddressRecord:
     created_at: datetime
     updated_at: datetime
     last_test: TestStamp | None
+    trusted_cert_sha256: str | None = None
 
     @property
     def server(self) -> str:

@@ -195,6 +195,7 @@ class Database:
             reply_to=draft.reply_to,
             is_default=draft.is_default,
             options=dict(draft.options),
+            trusted_cert_sha256=draft.trusted_cert_sha256,
             secret_key=secret_key,
             created_at=now,
             updated_at=now,
@@ -235,6 +236,7 @@ class Database:
         row.reply_to = draft.reply_to
         row.is_default = draft.is_default
         row.options = dict(draft.options)
+        row.trusted_cert_sha256 = draft.trusted_cert_sha256
         row.projects = list(_projects(s, draft.project_ids))
         row.updated_at = _utcnow()
         s.flush()
@@ -303,4 +305,5 @@ def _address_record(a: ExternalAddress) -> AddressRecord:
         created_at=a.created_at,
         updated_at=a.updated_at,
         last_test=stamp,
+        trusted_cert_sha256=a.trusted_cert_sha256,
     )

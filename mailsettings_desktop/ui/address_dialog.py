@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from mailsettings_desktop.core import address_book
-from mailsettings_desktop.core.check_result import CheckResult, Stage, Suggestion
+from mailsettings_desktop.core.check_result import Category, CheckResult, Stage, Suggestion
 from mailsettings_desktop.core.logs import redactor
 from mailsettings_desktop.core.presets import CUSTOM_KEY, preset_by_key, preset_for_address
 from mailsettings_desktop.core.records import (
@@ -99,6 +99,8 @@ class AddressDialog(QDialog):
         self._last_stamp: TestStamp | None = None
         self._touched: set[str] = set()
         self._result_field: str | None = None  # the field the last test blamed
+        self._trusted_pin: str | None = existing.trusted_cert_sha256 if existing else None
+        self._offered_pin: str | None = None
         self._username_follows_email = existing is None
         self._auto_domain = ""
         self._loading = True
@@ -259,6 +261,20 @@ class AddressDialog(QDialog):
             port_row, self._errors["port"], self._errors["security"], self._errors["timeout"],
             self._security_note))
 
+        self._pin_label = QLabel()
+        self._pin_label.setObjectName("trustedCertLabel")
+        self._pin_label.setWordWrap(True)
+        self._pin_label.setProperty("role", "hint")
+        self._forget_pin = QPushButton("Stop trusting it")
+        self._forget_pin.setObjectName("forgetCertButton")
+        pin_row = QWidget()
+        pin_layout = QHBoxLayout(pin_row)
+        pin_layout.setContentsMargins(0, 0, 0, 0)
+        pin_layout.addWidget(self._pin_label, 1)
+        pin_layout.addWidget(self._forget_pin)
+        self._pin_row = pin_row
+        server_form.addRow("", pin_row)
+
         options = QGroupBox("Options")
         options_form = QFormLayout(options)
         options_form.addRow(
@@ -310,6 +326,18 @@ class AddressDialog(QDialog):
         self._copy_details = QPushButton("Copy details")
         self._copy_details.setObjectName("copyDetailsButton")
         self._copy_details.hide()
+        self._certificate = QLabel()
+        self._certificate.setObjectName("certificateInfo")
+        self._certificate.setWordWrap(True)
+        self._certificate.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._certificate.hide()
+        self._trust_cert = QPushButton("Trust this certificate for this server")
+        self._trust_cert.setObjectName("trustCertButton")
+        self._trust_cert.setToolTip(
+            "Accept exactly this certificate, only for this address and server. If the "
+            "server ever presents another one, the test fails with a warning."
+        )
+        self._trust_cert.hide()
         self._details = QPlainTextEdit()
         self._details.setObjectName("detailsText")
         self._details.setReadOnly(True)
@@ -321,12 +349,14 @@ class AddressDialog(QDialog):
         top.addWidget(self._cancel_test, 0, Qt.AlignmentFlag.AlignTop)
         actions = QHBoxLayout()
         actions.addWidget(self._suggestion)
+        actions.addWidget(self._trust_cert)
         actions.addWidget(self._details_toggle)
         actions.addStretch(1)
         actions.addWidget(self._copy_details)
         layout = QVBoxLayout(box)
         layout.addLayout(top)
         layout.addWidget(self._progress)
+        layout.addWidget(self._certificate)
         layout.addLayout(actions)
         layout.addWidget(self._details)
         return box
@@ -375,6 +405,8 @@ class AddressDialog(QDialog):
         self._save.clicked.connect(self._on_save_clicked)
         self._cancel.clicked.connect(self.reject)
         self._suggestion.clicked.connect(self._on_suggestion_clicked)
+        self._trust_cert.clicked.connect(self._on_trust_cert_clicked)
+        self._forget_pin.clicked.connect(self._on_forget_pin_clicked)
         self._details_toggle.toggled.connect(self._on_details_toggled)
         self._copy_details.clicked.connect(self._on_copy_details)
         self._context.runner.job_progressed.connect(self._on_job_progressed)
@@ -423,6 +455,7 @@ class AddressDialog(QDialog):
             timeout_seconds=self._timeout.value(),
             reply_to=self._reply_to.text().strip(),
             provider_key=str(self._provider.currentData()),
+            trusted_cert_sha256=self._trusted_pin,
         )
 
     def _connection_key(self) -> tuple[object, ...]:
@@ -434,6 +467,7 @@ class AddressDialog(QDialog):
             form.host.strip().rstrip(".").lower(),
             form.port,
             form.security,
+            form.trusted_cert_sha256,
         )
 
     def _field_errors(self) -> dict[str, str]:
@@ -522,6 +556,11 @@ class AddressDialog(QDialog):
             return
         form = self.form()
         self._security_note.setVisible(form.security is Security.NONE)
+        self._pin_row.setVisible(self._trusted_pin is not None)
+        if self._trusted_pin:
+            self._pin_label.setText(
+                f"Trusted certificate for this server: SHA-256 {self._trusted_pin[:23]}…"
+            )
         warning = username_differs_warning(form)
         self._username_note.setText(warning or "")
         self._username_note.setVisible(bool(warning))
@@ -559,6 +598,8 @@ class AddressDialog(QDialog):
         self._details_toggle.hide()
         self._details_toggle.setChecked(False)
         self._copy_details.hide()
+        self._certificate.hide()
+        self._trust_cert.hide()
         self._result_field = None
         self._show_errors(self._field_errors(), self._touched)
 
@@ -640,6 +681,7 @@ class AddressDialog(QDialog):
         self._details.setVisible(False)
         self._details_toggle.setChecked(False)
         self._show_suggestion(result.suggestion)
+        self._show_certificate(result)
         self._result_field = None if result.ok else result.field
         self._show_errors(self._field_errors(), self._touched)
 
@@ -654,6 +696,38 @@ class AddressDialog(QDialog):
             return
         self._suggestion.setText(suggestion.label)
         self._suggestion.show()
+
+    def _show_certificate(self, result: CheckResult) -> None:
+        cert = result.certificate
+        trustable = cert is not None and result.category in (
+            Category.CERT_UNTRUSTED, Category.CERT_CHANGED
+        )
+        self._certificate.setVisible(cert is not None and not result.ok)
+        self._trust_cert.setVisible(trustable)
+        self._offered_pin = cert.sha256 if trustable and cert else None
+        if cert is None:
+            return
+        self._certificate.setText(
+            f"<b>Certificate presented by the server</b><br>"
+            f"Issued to: {_escape(cert.subject)}<br>Issued by: {_escape(cert.issuer)}<br>"
+            f"Valid from {_escape(cert.not_before)} to {_escape(cert.not_after)}<br>"
+            f"SHA-256 fingerprint: <tt>{_escape(cert.sha256)}</tt>"
+        )
+
+    def _on_trust_cert_clicked(self) -> None:
+        if self._offered_pin is None:
+            return
+        self._trusted_pin = self._offered_pin
+        log.info("admin chose to trust certificate %s for %s", self._trusted_pin,
+                 self._host.text())
+        self._show_idle("This certificate is now trusted for this address and server only. "
+                        "Click Test account to test with it.")
+        self._refresh_state()
+
+    def _on_forget_pin_clicked(self) -> None:
+        self._trusted_pin = None
+        self._show_idle("The certificate is no longer trusted. Test the account again.")
+        self._refresh_state()
 
     def _on_suggestion_clicked(self) -> None:
         suggestion = getattr(self, "_pending_suggestion", None)
@@ -697,6 +771,7 @@ class AddressDialog(QDialog):
             reply_to=form.reply_to,
             is_default=self._default.isChecked(),
             project_ids=self._projects.checked_ids(),
+            trusted_cert_sha256=self._trusted_pin,
         )
 
     def _on_save_clicked(self) -> None:

@@ -31,6 +31,7 @@ from mailsettings_desktop.ui.employee_model import (
     EmployeeFilterModel,
     EmployeeListModel,
 )
+from mailsettings_desktop.ui.explain_window import ExplainWindow
 from mailsettings_desktop.ui.record_dialogs import EmployeeDialog, ProjectDialog
 from mailsettings_desktop.ui.style import APP_STYLESHEET
 
@@ -175,6 +176,9 @@ class MainWindow(QMainWindow):
             edit_menu.addAction(action)
 
         help_menu = self.menuBar().addMenu("&Help")
+        explain = QAction("&Explain a server error…", self)
+        explain.triggered.connect(self.open_explain_window)
+        help_menu.addAction(explain)
         about = QAction("&About", self)
         about.triggered.connect(self._show_about)
         help_menu.addAction(about)
@@ -275,6 +279,11 @@ class MainWindow(QMainWindow):
         return int(index.data(EMPLOYEE_ID_ROLE)) if index.isValid() else None
 
     # Window --------------------------------------------------------------------------------
+
+    def open_explain_window(self) -> ExplainWindow:
+        window = ExplainWindow(self._context.presets, self)
+        window.show()
+        return window
 
     def _show_about(self) -> None:
         QMessageBox.about(
