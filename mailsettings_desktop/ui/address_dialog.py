@@ -220,6 +220,11 @@ class AddressDialog(QDialog):
         self._reply_to = self._line_edit("replyToEdit", "Optional: where replies should go")
         self._default = QCheckBox("Default address for this employee")
         self._default.setObjectName("defaultCheck")
+        self._signature = QPlainTextEdit()
+        self._signature.setObjectName("signatureEdit")
+        self._signature.setPlaceholderText("Optional plain-text signature added to messages")
+        self._signature.setTabChangesFocus(True)
+        self._signature.setFixedHeight(64)
 
         self._errors = {key: field_error_label(f"{key}Error") for key in _FIELD_WIDGETS}
         self._username_note = field_error_label("usernameWarning", "fieldWarning")
@@ -280,6 +285,7 @@ class AddressDialog(QDialog):
         options_form.addRow(
             "&Reply-to:", self._with_error(self._reply_to, self._errors["replyTo"])
         )
+        options_form.addRow("Si&gnature:", self._signature)
         options_form.addRow("", self._default)
 
         column = QVBoxLayout()
@@ -399,6 +405,7 @@ class AddressDialog(QDialog):
             spin.editingFinished.connect(self._on_field_left)
         self._security.currentIndexChanged.connect(self._refresh_state)
         self._default.toggled.connect(self._refresh_state)
+        self._signature.textChanged.connect(self._refresh_state)
         self._projects.selection_changed.connect(self._refresh_state)
         self._test.clicked.connect(self._on_test_clicked)
         self._cancel_test.clicked.connect(self._on_cancel_test_clicked)
@@ -436,6 +443,7 @@ class AddressDialog(QDialog):
         self._timeout.setValue(record.timeout_seconds)
         self._reply_to.setText(record.reply_to)
         self._default.setChecked(record.is_default)
+        self._signature.setPlainText(str(record.options.get("signature", "")))
         self._projects.set_projects(projects, [p.id for p in record.projects])
         self._verified_key = self._connection_key()
         self._show_idle("Changing the address, username, password or server needs a new "
@@ -772,7 +780,18 @@ class AddressDialog(QDialog):
             is_default=self._default.isChecked(),
             project_ids=self._projects.checked_ids(),
             trusted_cert_sha256=self._trusted_pin,
+            options=self._options(),
         )
+
+    def _options(self) -> dict[str, object]:
+        """Extra options kept as JSON; unknown keys of an edited address are preserved."""
+        options = dict(self._existing.options) if self._existing else {}
+        signature = self._signature.toPlainText().rstrip()
+        if signature:
+            options["signature"] = signature
+        else:
+            options.pop("signature", None)
+        return options
 
     def _on_save_clicked(self) -> None:
         if not self._save.isEnabled():
