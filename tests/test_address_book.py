@@ -12,7 +12,12 @@ import pytest
 from sqlalchemy import text
 
 from mailsettings_desktop.core import records
-from mailsettings_desktop.core.address_book import SaveError, remove_address, save_new_address
+from mailsettings_desktop.core.address_book import (
+    SaveError,
+    remove_address,
+    save_new_address,
+    update_address,
+)
 from mailsettings_desktop.core.records import AddressDraft, EmployeeRecord, ProjectRecord
 from mailsettings_desktop.core.secrets import SERVICE_NAME, SecretStore
 from mailsettings_desktop.core.security import Security
@@ -287,3 +292,45 @@ def test_the_password_is_in_no_file(
     logged = log_file.read_bytes()
     assert b"address saved" in logged
     assert needle not in logged
+
+
+def test_updating_with_a_new_password(
+    db: Database, secrets: SecretStore, memory_keyring: MemoryKeyring, anna: EmployeeRecord
+) -> None:
+    saved = save_new_address(db, secrets, draft(anna.id), "old password")
+
+    updated = update_address(
+        db, secrets, saved.id, draft(anna.id, host="smtp.example.org", port=587), PASSWORD
+    )
+
+    assert (updated.host, updated.port, updated.secret_key) == (
+        "smtp.example.org", 587, saved.secret_key
+    )
+    assert memory_keyring.entries == {(SERVICE_NAME, saved.secret_key): PASSWORD}
+
+
+def test_a_keyring_that_drops_the_new_password_keeps_the_old_one(
+    db: Database, secrets: SecretStore, memory_keyring: MemoryKeyring, anna: EmployeeRecord
+) -> None:
+    saved = save_new_address(db, secrets, draft(anna.id), "old password")
+    dropping = DroppingKeyring()
+    dropping.entries = memory_keyring.entries  # the same keyring, now losing writes
+
+    with pytest.raises(SaveError, match="did not keep the password"):
+        update_address(db, SecretStore(dropping), saved.id, draft(anna.id, port=587), PASSWORD)
+
+    assert db.get_address(saved.id) == saved
+    assert memory_keyring.entries == {(SERVICE_NAME, saved.secret_key): "old password"}
+
+
+def test_a_failing_commit_on_update_puts_the_old_password_back(
+    db: Database, secrets: SecretStore, memory_keyring: MemoryKeyring, anna: EmployeeRecord
+) -> None:
+    saved = save_new_address(db, secrets, draft(anna.id), "old password")
+    fail_commit_after(db, "UPDATE")
+
+    with pytest.raises(SaveError, match=r"\(IntegrityError\)\. Nothing was changed\.$"):
+        update_address(db, secrets, saved.id, draft(anna.id, port=587), PASSWORD)
+
+    assert db.get_address(saved.id) == saved
+    assert memory_keyring.entries == {(SERVICE_NAME, saved.secret_key): "old password"}

@@ -134,3 +134,48 @@ def test_reading_a_locked_or_broken_keyring_says_so() -> None:
         SecretStore(LockedOnRead()).get("address-1")
     with pytest.raises(SecretStoreError, match="could not be read: KeyringError"):
         SecretStore(ReadFailingKeyring()).get("address-1")
+
+
+class TruncatingKeyring(MemoryKeyring):
+    """Keeps only the first 8 characters, as a backend with a length limit might."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        super().set_password(service, username, password[:8])
+
+
+def test_a_mangled_new_password_is_not_left_behind() -> None:
+    backend = TruncatingKeyring()
+
+    with pytest.raises(SecretStoreError, match="did not keep the password"):
+        SecretStore(backend).store("address-1", PASSWORD)
+
+    assert backend.entries == {}
+
+
+class LosesConnectionAfterWrite(MemoryKeyring):
+    """Writes, then cannot be read until the next write (a service restarting mid-way)."""
+
+    broken = False
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        super().set_password(service, username, password)
+        self.broken = not self.broken
+
+    def get_password(self, service: str, username: str) -> str | None:
+        if self.broken:
+            raise keyring.errors.KeyringError("the keyring service went away")
+        return super().get_password(service, username)
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [DroppingKeyring(), LockedKeyring(), ReadFailingKeyring(), LosesConnectionAfterWrite()],
+    ids=["dropping", "locked", "read-failing", "fails-after-write"],
+)
+def test_a_failed_replacement_keeps_the_old_password(backend: MemoryKeyring) -> None:
+    backend.entries[(SERVICE_NAME, "address-1")] = "the old one"
+
+    with pytest.raises(SecretStoreError):
+        SecretStore(backend).store("address-1", PASSWORD)
+
+    assert backend.entries == {(SERVICE_NAME, "address-1"): "the old one"}

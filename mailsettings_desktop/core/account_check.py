@@ -389,7 +389,7 @@ class _Conversation:
         request = self.request
         context = _unverified_context() if request.trusted_cert_sha256 else self.context
         try:
-            secured = context.wrap_socket(sock, server_hostname=_idna_host(request.host))
+            secured = self._handshake(context, sock)
         except ssl.SSLCertVerificationError as exc:
             raise self._certificate_failure(exc) from exc
         except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError) as exc:
@@ -402,13 +402,25 @@ class _Conversation:
             raise _CheckFailedError(
                 Category.GREETING_TIMEOUT, exception="no answer to the TLS handshake"
             ) from exc
-        self.cancel.watch(secured)
         if request.trusted_cert_sha256:
             try:
                 _check_pin(secured, request.trusted_cert_sha256)
             except _CheckFailedError:
                 secured.close()
                 raise
+        return secured
+
+    def _handshake(self, context: ssl.SSLContext, sock: socket.socket) -> ssl.SSLSocket:
+        """A TLS handshake a Cancel can interrupt; the TLS socket is closed if it fails."""
+        secured = context.wrap_socket(
+            sock, server_hostname=_idna_host(self.request.host), do_handshake_on_connect=False
+        )
+        try:
+            self.cancel.watch(secured)
+            secured.do_handshake()
+        except BaseException:
+            secured.close()
+            raise
         return secured
 
     def _greet(self, smtp: SmtpSession) -> None:
@@ -463,7 +475,10 @@ class _Conversation:
             raise _CheckCancelledError
 
         probe = socket.socket(self.peer[0], socket.SOCK_STREAM)
-        self.cancel.watch(probe)
+        # TLS takes the probe's socket over; a duplicate still reaches the connection, so
+        # the probe can be stopped as soon as it is no longer needed.
+        probe_handle = probe.dup()
+        self.cancel.watch(probe_handle)
         verdict: list[bool | None] = []
         done = threading.Event()
 
@@ -485,9 +500,9 @@ class _Conversation:
                 if done.is_set():
                     break
         finally:
-            if not done.is_set():
-                with contextlib.suppress(OSError):
-                    probe.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                probe_handle.shutdown(socket.SHUT_RDWR)
+            probe_handle.close()
         if self.cancel.cancelled:
             raise _CheckCancelledError
         speaks_tls = verdict[0] if verdict else None
@@ -508,10 +523,8 @@ class _Conversation:
         try:
             self._connect_one(sock, self.peer[1], deadline)
             sock.settimeout(max(deadline.remaining(), POLL_SECONDS))
-            with _unverified_context().wrap_socket(
-                sock, server_hostname=_idna_host(self.request.host)
-            ):
-                return True
+            self._handshake(_unverified_context(), sock).close()
+            return True
         except ssl.SSLError as exc:
             reason = (exc.reason or "").upper()
             if "ALERT" in reason:  # a TLS server that disliked our hello is still TLS
@@ -546,7 +559,7 @@ class _Conversation:
             )
         context = _unverified_context() if request.trusted_cert_sha256 else self.context
         try:
-            smtp.starttls(context=context)
+            smtp.secure(context, self.cancel.watch)
         except ssl.SSLCertVerificationError as exc:
             raise self._certificate_failure(exc) from exc
         except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as exc:
@@ -564,10 +577,8 @@ class _Conversation:
             ) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise self._session_failure(exc) from exc
-        if smtp.sock is not None:
-            self.cancel.watch(smtp.sock)
-            if request.trusted_cert_sha256 and isinstance(smtp.sock, ssl.SSLSocket):
-                _check_pin(smtp.sock, request.trusted_cert_sha256)
+        if request.trusted_cert_sha256 and isinstance(smtp.sock, ssl.SSLSocket):
+            _check_pin(smtp.sock, request.trusted_cert_sha256)
         self._hello(smtp)
 
     def _authenticate(self, smtp: SmtpSession) -> None:
@@ -685,19 +696,17 @@ class _Conversation:
             sock.settimeout(max(deadline.remaining(), POLL_SECONDS))
             context = _unverified_context()
             if request.security is Security.SSL:
-                secured = context.wrap_socket(sock, server_hostname=_idna_host(request.host))
-                self.cancel.watch(secured)
+                secured = self._handshake(context, sock)
             else:
                 session = SmtpSession(sock, request.host, deadline.remaining(),
                                       deadline.remaining)
                 code, _ = session.read_greeting()
                 if code != 220:
                     return None
-                session.starttls(context=context)
+                session.secure(context, self.cancel.watch)
                 if not isinstance(session.sock, ssl.SSLSocket):
                     return None
                 secured = session.sock
-                self.cancel.watch(secured)
             der = secured.getpeercert(binary_form=True)
             return certificate_info(der) if der else None
         except (_CheckFailedError, smtplib.SMTPException, OSError) as exc:

@@ -141,12 +141,19 @@ def update_address(
         raise SaveError(str(exc)) from exc
     except SQLAlchemyError as exc:
         log.exception("database write failed while updating address %d", address_id)
+        lost = ""
         if replaced and previous is not None:
             record_key = db.get_address(address_id)
             if record_key is not None:
-                secrets.store(record_key.secret_key, previous)
+                try:
+                    secrets.store(record_key.secret_key, previous)
+                except SecretStoreError:
+                    # Still a SaveError, so the admin is told rather than shown a crash.
+                    log.error("could not put back keyring entry %s", record_key.secret_key)
+                    lost = " The old password could not be put back; enter it again."
         raise SaveError(
-            f"The database could not be written ({type(exc).__name__}). Nothing was changed."
+            f"The database could not be written ({type(exc).__name__}). "
+            f"Nothing was changed.{lost}"
         ) from exc
     log.info("address updated: id=%d", address_id)
     return record

@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from mailsettings_desktop.core.check_result import Category, Stage
 
 ENHANCED_CODE = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
-REPLY_LINE = re.compile(r"(?<![\d.])([2-5]\d\d)(?:[ -]|$)")
+REPLY_LINE = re.compile(r"(?<![\d.])(?<!port )(?<!port: )([2-5]\d\d)(?:[ -]|$)")
+# A reply code followed by an enhanced code of the same class ("550 5.7.1", "535-5.7.8",
+# or Python's "(535, b'5.7.8"): the surest sign of a reply in pasted text.
+REPLY_WITH_ENHANCED = re.compile(
+    r"(?<![\d.])([2-5])(\d\d)[ ,\-]+(?:b?['\"])?\1\.\d{1,3}\.\d{1,3}\b"
+)
 
 
 @dataclass(frozen=True)
@@ -418,8 +423,12 @@ class PastedReply:
 def parse_pasted_reply(text: str) -> PastedReply:
     """Find the SMTP reply in a pasted bounce or log line."""
     cleaned = " ".join(text.split())
-    match = REPLY_LINE.search(cleaned)
-    code = int(match.group(1)) if match else None
+    paired = REPLY_WITH_ENHANCED.search(cleaned)
+    if paired:
+        code: int | None = int(paired.group(1) + paired.group(2))
+    else:
+        match = REPLY_LINE.search(cleaned)
+        code = int(match.group(1)) if match else None
     return PastedReply(code, enhanced_code_in(cleaned), cleaned)
 
 

@@ -59,7 +59,9 @@ def default_presets() -> tuple[ProviderPreset, ...]:
     return load_presets()
 
 
-def preset_by_key(key: str, presets: tuple[ProviderPreset, ...] | None = None) -> ProviderPreset | None:
+def preset_by_key(
+    key: str, presets: tuple[ProviderPreset, ...] | None = None
+) -> ProviderPreset | None:
     for preset in presets if presets is not None else default_presets():
         if preset.key == key:
             return preset

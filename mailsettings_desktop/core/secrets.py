@@ -70,43 +70,54 @@ class SecretStore:
         return StoreStatus(True, name)
 
     def store(self, key: str, password: str) -> None:
-        """Keep a password and read it back, so a backend that drops it is caught now."""
+        """Keep a password and read it back, so a backend that drops it is caught now.
+
+        When that fails, the entry is left as it was: absent for a new address, the old
+        password when an existing one was being replaced.
+        """
         status = self.status()
         if not status.usable:
             raise SecretStoreError(_unusable_message(status))
+        before: str | None = None
         written = False
         try:
+            before = self._backend.get_password(SERVICE_NAME, key)
             self._backend.set_password(SERVICE_NAME, key, password)
             written = True
             readback = self._backend.get_password(SERVICE_NAME, key)
         except keyring.errors.KeyringLocked as exc:
-            self._take_back(key, written)
+            self._undo(key, written, before)
             raise SecretStoreError(
                 "The keyring is locked. Unlock it (for example by signing in again) and retry."
             ) from exc
         except Exception as exc:
             log.warning("keyring write failed for %s: %s", key, type(exc).__name__)
-            self._take_back(key, written)
+            self._undo(key, written, before)
             raise SecretStoreError(
                 f"The keyring ({status.backend_name}) refused to keep the password: "
                 f"{type(exc).__name__}."
             ) from exc
         if readback != password:
-            self.delete(key)
+            # Still the old value (or nothing) means the write never landed: keep the old one.
+            if readback is not None and readback != before:
+                self._undo(key, True, before)
             raise SecretStoreError(
                 f"The keyring ({status.backend_name}) did not keep the password. "
                 "Nothing was saved."
             )
         log.info("password stored in keyring for %s", key)
 
-    def _take_back(self, key: str, written: bool) -> None:
-        """Undo a write whose read-back failed, so no password stays behind unaccounted for."""
+    def _undo(self, key: str, written: bool, before: str | None) -> None:
+        """Put back what a failed store found, so no wrong or orphan password stays behind."""
         if not written:
             return
         try:
-            self.delete(key)
-        except SecretStoreError:
-            log.error("could not remove keyring entry %s after a failed read-back", key)
+            if before is None:
+                self.delete(key)
+            else:
+                self._backend.set_password(SERVICE_NAME, key, before)
+        except Exception:
+            log.error("could not restore keyring entry %s after a failed store", key)
 
     def get(self, key: str) -> str | None:
         try:

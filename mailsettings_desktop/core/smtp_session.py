@@ -13,6 +13,7 @@ import hmac
 import logging
 import smtplib
 import socket
+import ssl
 from collections.abc import Callable
 from email.base64mime import body_encode as encode_base64
 from typing import TYPE_CHECKING, overload
@@ -79,6 +80,43 @@ class SmtpSession(smtplib.SMTP):
             if isinstance(exc.__context__, TimeoutError):
                 raise TimeoutError(str(exc.__context__) or "timed out") from exc
             raise
+
+    def secure(
+        self,
+        context: ssl.SSLContext,
+        before_handshake: Callable[[ssl.SSLSocket], None] | None = None,
+    ) -> tuple[int, bytes]:
+        """STARTTLS, with a hook that sees the TLS socket before its handshake starts.
+
+        smtplib's `starttls` hands the socket over to TLS and shakes hands in one call, so
+        nobody else can reach the connection while the handshake blocks; the hook lets a
+        Cancel shut it down. The TLS socket is closed if the handshake fails.
+        """
+        self.ehlo_or_helo_if_needed()
+        if not self.has_extn("starttls"):
+            raise smtplib.SMTPNotSupportedError("STARTTLS extension not supported by server.")
+        code, reply = self.docmd("STARTTLS")
+        if code != 220:
+            raise smtplib.SMTPResponseException(code, reply)
+        assert self.sock is not None
+        secured = context.wrap_socket(
+            self.sock, server_hostname=self._host, do_handshake_on_connect=False
+        )
+        try:
+            if before_handshake is not None:
+                before_handshake(secured)
+            secured.do_handshake()
+        except BaseException:
+            secured.close()
+            raise
+        self.sock = secured
+        self.file = None
+        # RFC 3207: forget everything learned before TLS.
+        self.helo_resp = None
+        self.ehlo_resp = None
+        self.esmtp_features = {}
+        self.does_esmtp = False
+        return code, reply
 
     def sign_in(self, username: str, password: str) -> tuple[int, bytes]:
         """Sign in with the best mechanism both sides know, and take its verdict.
