@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QItemSelection, Qt
+from PySide6.QtCore import QItemSelection, QModelIndex, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,6 +26,7 @@ from mailsettings_desktop import APP_DISPLAY_NAME, __version__
 from mailsettings_desktop.core.records import EmployeeRecord
 from mailsettings_desktop.ui.address_pane import AddressPane
 from mailsettings_desktop.ui.context import AppContext
+from mailsettings_desktop.ui.employee_card import EmployeeCard
 from mailsettings_desktop.ui.employee_model import (
     EMPLOYEE_ID_ROLE,
     EmployeeFilterModel,
@@ -79,6 +80,8 @@ class MainWindow(QMainWindow):
         self._list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self._list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self._list.selectionModel().selectionChanged.connect(self._on_employee_selected)
+        # Double-click, Enter or Return opens the employee card.
+        self._list.activated.connect(self._on_employee_activated)
 
         self._no_employees = QLabel()
         self._no_employees.setObjectName("employeeEmptyState")
@@ -239,8 +242,32 @@ class MainWindow(QMainWindow):
         if self._pane.employee is None or self._pane.employee.id != employee.id:
             self._pane.set_employee(employee)
 
-    def _on_addresses_changed(self, _employee_id: int) -> None:
+    def _on_addresses_changed(self, employee_id: int) -> None:
         self.statusBar().showMessage("Saved.", 4000)
+        if self._pane.employee is not None and self._pane.employee.id == employee_id:
+            self._pane.refresh()
+        for card in self.findChildren(EmployeeCard):
+            if card.employee.id == employee_id:
+                card.address_pane.refresh()
+
+    def _on_employee_activated(self, index: QModelIndex) -> None:
+        source = self._filtered.mapToSource(index)
+        self.open_employee_card(self._employees.employee_at(source.row()).id)
+
+    def open_employee_card(self, employee_id: int) -> EmployeeCard | None:
+        """Open (or bring forward) the card of one employee."""
+        for card in self.findChildren(EmployeeCard):
+            if card.employee.id == employee_id:
+                card.raise_()
+                card.activateWindow()
+                return card
+        row = self._employees.row_of(employee_id)
+        if row is None:
+            return None
+        card = EmployeeCard(self._context, self._employees.employee_at(row), self)
+        card.addresses_changed.connect(self._on_addresses_changed)
+        card.show()
+        return card
 
     def _focus_filter(self) -> None:
         self._filter.setFocus()
