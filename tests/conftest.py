@@ -10,13 +10,19 @@ from pathlib import Path
 import keyring
 import pytest
 import trustme
+from PySide6.QtCore import QCoreApplication, QStandardPaths
 
 from mailsettings_desktop.core.secrets import SecretStore
 from mailsettings_desktop.core.storage import Database
+from tests.fault_server import FaultServer
 from tests.memory_keyring import MemoryKeyring
 from tests.smtp_server import LocalSmtpServer
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# QSettings written by the GUI under test go to Qt's test folders, never the user's.
+QStandardPaths.setTestModeEnabled(True)
+QCoreApplication.setOrganizationName("mailsettings-tests")
+QCoreApplication.setApplicationName("mailsettings-desktop-tests")
 
 USER = "anna@example.test"
 PASSWORD = "correct horse ✓ battery"
@@ -62,6 +68,22 @@ def ssl_server(ca: trustme.CA) -> Iterator[LocalSmtpServer]:
 @pytest.fixture
 def starttls_server(ca: trustme.CA) -> Iterator[LocalSmtpServer]:
     yield from _server(ca, "starttls")
+
+
+@pytest.fixture
+def fault_server() -> Iterator[type[FaultServer]]:
+    """Call it like `FaultServer(**options)`: the server starts now and stops after the test."""
+    servers: list[FaultServer] = []
+
+    class Started(FaultServer):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            servers.append(self)
+            self.start()
+
+    yield Started
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture

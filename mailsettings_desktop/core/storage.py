@@ -160,6 +160,16 @@ class Database:
         with self.session() as s:
             return [_address_record(a) for a in s.scalars(query)]
 
+    def all_addresses(self) -> list[AddressRecord]:
+        """Every external address, for Test all."""
+        query = (
+            select(ExternalAddress)
+            .options(selectinload(ExternalAddress.projects))
+            .order_by(ExternalAddress.id)
+        )
+        with self.session() as s:
+            return [_address_record(a) for a in s.scalars(query)]
+
     def get_address(self, address_id: int) -> AddressRecord | None:
         with self.session() as s:
             row = s.get(ExternalAddress, address_id)
@@ -246,6 +256,15 @@ class Database:
         row.last_test_ok = stamp.ok
         row.last_test_summary = stamp.summary[:500]
         row.last_tested_at = stamp.at
+
+    def save_test_result(self, address_id: int, stamp: TestStamp) -> bool:
+        """Store the outcome of a re-test; False when the address was removed meanwhile."""
+        with self.session() as s:
+            row = s.get(ExternalAddress, address_id)
+            if row is None:
+                return False
+            self.record_test(s, row, stamp)
+            return True
 
     def to_record(self, row: ExternalAddress) -> AddressRecord:
         return _address_record(row)

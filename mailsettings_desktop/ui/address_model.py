@@ -37,6 +37,15 @@ class AddressTableModel(QAbstractTableModel):
         self._rows = list(rows)
         self.endResetModel()
 
+    def replace_address(self, record: AddressRecord) -> bool:
+        """Show a changed record (for example a new last test) if it is in the table."""
+        for row, current in enumerate(self._rows):
+            if current.id == record.id:
+                self._rows[row] = record
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+                return True
+        return False
+
     def address_at(self, row: int) -> AddressRecord:
         return self._rows[row]
 

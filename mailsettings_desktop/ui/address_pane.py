@@ -164,6 +164,9 @@ class AddressPane(QWidget):
             self._table.resizeColumnToContents(column)
             self._table.setColumnWidth(column, min(self._table.columnWidth(column), 220))
 
+    def show_updated_address(self, record: AddressRecord) -> None:
+        self._model.replace_address(record)
+
     def selected_address(self) -> AddressRecord | None:
         rows = self._table.selectionModel().selectedRows()
         return self._model.address_at(rows[0].row()) if rows else None

@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (
 )
 
 from mailsettings_desktop import APP_DISPLAY_NAME, __version__
-from mailsettings_desktop.core.records import EmployeeRecord
+from mailsettings_desktop.core.records import AddressRecord, EmployeeRecord
 from mailsettings_desktop.ui.address_pane import AddressPane
+from mailsettings_desktop.ui.bulk_test_dialog import BulkTestDialog
 from mailsettings_desktop.ui.context import AppContext
 from mailsettings_desktop.ui.employee_card import EmployeeCard
 from mailsettings_desktop.ui.employee_model import (
@@ -33,6 +34,7 @@ from mailsettings_desktop.ui.employee_model import (
     EmployeeListModel,
 )
 from mailsettings_desktop.ui.explain_window import ExplainWindow
+from mailsettings_desktop.ui.preferences import PreferencesDialog, test_all_concurrency
 from mailsettings_desktop.ui.record_dialogs import EmployeeDialog, ProjectDialog
 from mailsettings_desktop.ui.style import APP_STYLESHEET
 
@@ -178,6 +180,25 @@ class MainWindow(QMainWindow):
         for action in (add_employee, add_project, add_address, find):
             edit_menu.addAction(action)
 
+        tools = self.addToolBar("Tools")
+        tools.setObjectName("mainToolBar")
+        tools.setMovable(False)
+        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        test_all = QAction("Test all addresses", self)
+        test_all.setObjectName("testAllAction")
+        test_all.setToolTip("Re-test every saved address and list the ones that fail")
+        test_all.triggered.connect(self.test_all_addresses)
+        test_employee = QAction("Test this employee's addresses", self)
+        test_employee.setObjectName("testEmployeeAction")
+        test_employee.triggered.connect(self.test_employee_addresses)
+        preferences = QAction("Preferences…", self)
+        preferences.setObjectName("preferencesAction")
+        preferences.triggered.connect(self.open_preferences)
+        tools.addAction(test_all)
+        tools.addAction(test_employee)
+        edit_menu.addSeparator()
+        edit_menu.addAction(preferences)
+
         help_menu = self.menuBar().addMenu("&Help")
         explain = QAction("&Explain a server error…", self)
         explain.triggered.connect(self.open_explain_window)
@@ -307,6 +328,39 @@ class MainWindow(QMainWindow):
 
     # Window --------------------------------------------------------------------------------
 
+    # Test all --------------------------------------------------------------------------
+
+    def test_all_addresses(self) -> BulkTestDialog | None:
+        return self._start_test_all(self._context.db.all_addresses())
+
+    def test_employee_addresses(self) -> BulkTestDialog | None:
+        employee = self._pane.employee
+        if employee is None:
+            self.statusBar().showMessage("Select an employee first.", 4000)
+            return None
+        return self._start_test_all(self._context.db.addresses_for_employee(employee.id))
+
+    def _start_test_all(self, records: list[AddressRecord]) -> BulkTestDialog | None:
+        if not records:
+            self.statusBar().showMessage("There are no saved addresses to test.", 4000)
+            return None
+        names = {e.id: e.name for e in self._context.db.list_employees(include_inactive=True)}
+        dialog = BulkTestDialog(self._context, records, names, test_all_concurrency(), self)
+        dialog.address_tested.connect(self._on_address_retested)
+        dialog.show()
+        dialog.start()
+        return dialog
+
+    def _on_address_retested(self, record: AddressRecord) -> None:
+        self._pane.show_updated_address(record)
+        for card in self.findChildren(EmployeeCard):
+            card.address_pane.show_updated_address(record)
+
+    def open_preferences(self) -> PreferencesDialog:
+        dialog = PreferencesDialog(self)
+        dialog.open()
+        return dialog
+
     def open_explain_window(self) -> ExplainWindow:
         window = ExplainWindow(self._context.presets, self)
         window.show()
@@ -322,5 +376,7 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        for dialog in self.findChildren(BulkTestDialog):
+            dialog.close()
         self._context.runner.shutdown()
         super().closeEvent(event)

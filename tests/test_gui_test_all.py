@@ -1,0 +1,66 @@
+"""Test all through the GUI: progress, failures listed, rows updated as results arrive."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QListView, QTableView, QToolBar, QToolButton
+from pytestqt.qtbot import QtBot
+
+from mailsettings_desktop.app import create_main_window
+from mailsettings_desktop.core.address_book import save_new_address
+from mailsettings_desktop.core.records import AddressDraft
+from mailsettings_desktop.core.security import Security
+from mailsettings_desktop.ui.bulk_test_dialog import BulkTestDialog
+from mailsettings_desktop.ui.main_window import MainWindow
+from tests.conftest import PASSWORD, USER
+from tests.gui_helpers import child, click_row
+from tests.memory_keyring import MemoryKeyring
+from tests.smtp_server import LocalSmtpServer
+
+
+@pytest.fixture
+def window(qtbot: QtBot, tmp_path: Path, memory_keyring: MemoryKeyring) -> Iterator[MainWindow]:
+    main = create_main_window(tmp_path / "company.sqlite3", demo=True)
+    qtbot.addWidget(main)
+    main.show()
+    yield main
+    main.close()
+    main.context.db.close()
+
+
+def test_test_all_lists_failures_and_updates_rows(
+    qtbot: QtBot, window: MainWindow, ssl_server: LocalSmtpServer
+) -> None:
+    db, secrets = window.context.db, window.context.secrets
+    employees = db.list_employees()
+    for employee in employees[:4]:
+        draft = AddressDraft(employee.id, USER, "127.0.0.1", ssl_server.port, Security.SSL,
+                             USER, timeout_seconds=10)
+        save_new_address(db, secrets, draft, PASSWORD)
+    broken = AddressDraft(employees[4].id, USER, "127.0.0.1", ssl_server.port, Security.SSL,
+                          USER, timeout_seconds=10)
+    save_new_address(db, secrets, broken, "stale-password")
+    click_row(qtbot, child(window, QListView, "employeeList"), employees[0].name)
+    table = child(window, QTableView, "addressTable")
+    assert table.model().index(0, 4).data() == "Not tested"
+
+    toolbar = child(window, QToolBar, "mainToolBar")
+    action = next(a for a in toolbar.actions() if a.objectName() == "testAllAction")
+    button = toolbar.widgetForAction(action)
+    assert isinstance(button, QToolButton)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    dialog = child(window, BulkTestDialog, "testAllDialog")
+    with qtbot.waitSignal(dialog.run_finished, timeout=20_000) as finished:
+        pass
+    summary = finished.args[0] if finished.args else None
+    assert summary is not None and (summary.total, summary.failed) == (5, 1)
+    assert child(dialog, QLabel, "testAllCount").text() == "5 of 5 tested · 1 failed"
+    failures = child(dialog, QTableView, "testAllFailures").model()
+    assert failures.rowCount() == 1
+    assert failures.index(0, 1).data() == employees[4].name
+    assert "rejected" in failures.index(0, 2).data()
+    assert table.model().index(0, 4).data().startswith("OK")
