@@ -22,7 +22,7 @@ import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import trustme
 from cryptography import x509
@@ -100,7 +100,7 @@ class _HangupError(Exception):
 class FaultServer:
     """A configurable misbehaving SMTP server on 127.0.0.1:<free port>."""
 
-    def __init__(self, config: FaultConfig | None = None, **changes: object) -> None:
+    def __init__(self, config: FaultConfig | None = None, /, **changes: Any) -> None:
         config = config or FaultConfig()
         for name, value in changes.items():
             if not hasattr(config, name):
@@ -214,7 +214,7 @@ class _Session:
         self.server = server
         self.config = server.config
         self.sock: socket.socket = conn
-        self.file: BinaryIO = conn.makefile("rb")  # type: ignore[assignment]
+        self.file: BinaryIO = conn.makefile("rb")
         self.tls = False
 
     def pause(self, seconds: float) -> None:
@@ -245,7 +245,7 @@ class _Session:
         secured = context.wrap_socket(self.sock, server_side=True)
         self.server._track(secured)
         self.sock = secured
-        self.file = secured.makefile("rb")  # type: ignore[assignment]
+        self.file = secured.makefile("rb")
         self.tls = True
         self.server._note(_count_handshake)
 

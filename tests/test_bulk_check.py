@@ -25,8 +25,9 @@ def _save(db: Database, secrets: SecretStore, port: int, count: int,
     records = []
     for n in range(count):
         employee = db.add_employee(f"Employee {n}")
-        draft = AddressDraft(employee.id, USER, "127.0.0.1", port, Security.SSL, USER,
-                             timeout_seconds=10)
+        # Each employee has a mailbox of their own; all sign in as the server's one user.
+        draft = AddressDraft(employee.id, f"{password[:5]}{n}@example.test", "127.0.0.1",
+                             port, Security.SSL, USER, timeout_seconds=10)
         records.append(save_new_address(db, secrets, draft, password))
     return records
 

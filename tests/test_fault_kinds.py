@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import ssl
-from collections.abc import Iterator
 
 import pytest
 import trustme
@@ -65,19 +64,8 @@ def assert_explained(result: CheckResult, category: Category, stage: Stage) -> N
 
 
 @pytest.fixture
-def start() -> Iterator[type[FaultServer]]:
-    """Starts fault servers for a test and stops them all afterwards."""
-    servers: list[FaultServer] = []
-
-    class Started(FaultServer):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-            servers.append(self)
-            self.start()
-
-    yield Started
-    for server in servers:
-        server.stop()
+def start(fault_server: type[FaultServer]) -> type[FaultServer]:
+    return fault_server
 
 
 @pytest.fixture(scope="module")
@@ -143,9 +131,10 @@ def test_greeting_timeout_probes_and_stays_within_the_timeout(start: type[FaultS
 
 def test_slow_greeting_is_still_accepted(start: type[FaultServer], ca: trustme.CA) -> None:
     # The greeting comes after the TLS probe has started: the probe must not spoil it.
-    server = start(tls_context=faults.trusted_context(ca), greeting_delay=1.6)
-    result = check(server, Security.STARTTLS, timeout_seconds=2.0)
+    server = start(tls_context=faults.trusted_context(ca), greeting_delay=2.4)
+    result = check(server, Security.STARTTLS, timeout_seconds=3.0)
     assert result.ok, result.details()
+    assert server.log.connections == 2  # the probe did run
 
 
 @pytest.mark.parametrize(
@@ -214,6 +203,14 @@ def test_starttls_not_offered(start: type[FaultServer], ca: trustme.CA) -> None:
     server = start(tls_context=faults.trusted_context(ca), offer_starttls=False)
     result = check(server, Security.STARTTLS)
     assert_explained(result, Category.STARTTLS_NOT_OFFERED, Stage.SECURING)
+
+
+def test_starttls_refused_for_now(start: type[FaultServer], ca: trustme.CA) -> None:
+    reply = "454 4.7.0 TLS not available due to local problem"
+    server = start(tls_context=faults.trusted_context(ca), starttls_reply=reply)
+    result = check(server, Security.STARTTLS)
+    assert_explained(result, Category.TEMPORARY_FAILURE, Stage.SECURING)
+    assert result.server_reply == reply
 
 
 def test_encryption_required_when_auth_waits_for_tls(

@@ -66,10 +66,6 @@ PLAIN_TEXT_REASONS = frozenset({
     "WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "RECORD_LAYER_FAILURE",
     "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST", "UNEXPECTED_RECORD", "RECORD_TOO_LARGE",
 })
-CERTIFICATE_CATEGORIES = frozenset({
-    Category.CERT_UNTRUSTED, Category.CERT_HOSTNAME_MISMATCH, Category.CERT_EXPIRED,
-    Category.CERT_NOT_YET_VALID,
-})
 
 ProgressCallback = Callable[[Stage], None]
 AddressInfo = tuple[int, int, int, str, tuple[str, int]]
