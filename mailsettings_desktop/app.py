@@ -2,6 +2,10 @@
 
 `create_main_window(db_path, demo=False)` is a stable contract used by tests outside this
 repository; see README ("Contract for outside tests").
+
+Start-up order matters for how fast the program feels: `main` shows the main window
+first and opens the database (SQLAlchemy, the keyring, the employee list) only after the
+window's first paint. The heavy modules are therefore imported inside functions here.
 """
 
 from __future__ import annotations
@@ -12,23 +16,48 @@ import sys
 import traceback
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-import keyring
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
 
 from mailsettings_desktop import APP_DISPLAY_NAME, APP_NAME, ORG_NAME, __version__
-from mailsettings_desktop.core.demo import fill_demo_company
 from mailsettings_desktop.core.logs import setup_logging
 from mailsettings_desktop.core.paths import default_db_path
-from mailsettings_desktop.core.presets import default_presets
-from mailsettings_desktop.core.secrets import SecretStore
-from mailsettings_desktop.core.storage import Database, StorageError
-from mailsettings_desktop.ui.check_runner import CheckRunner
-from mailsettings_desktop.ui.context import AppContext
 from mailsettings_desktop.ui.main_window import MainWindow
 
+if TYPE_CHECKING:
+    from mailsettings_desktop.ui.context import AppContext
+
 log = logging.getLogger(__name__)
+
+# If the platform never reports a paint (a minimised start), open the database anyway.
+_OPEN_WITHOUT_PAINT_MS = 1000
+
+
+def open_context(db_path: str | Path, demo: bool = False) -> AppContext:
+    """Open the database (created if needed), the keyring and the check runner.
+
+    Raises `StorageError` when the database cannot be opened.
+    """
+    import keyring
+
+    from mailsettings_desktop.core.demo import fill_demo_company
+    from mailsettings_desktop.core.presets import default_presets
+    from mailsettings_desktop.core.secrets import SecretStore
+    from mailsettings_desktop.core.storage import Database
+    from mailsettings_desktop.ui.check_runner import CheckRunner
+    from mailsettings_desktop.ui.context import AppContext
+
+    db = Database(Path(db_path))
+    if demo and fill_demo_company(db):
+        log.info("filled %s with the sample company", db_path)
+    return AppContext(
+        db=db,
+        secrets=SecretStore(keyring.get_keyring()),
+        runner=CheckRunner(),
+        presets=default_presets(),
+    )
 
 
 def create_main_window(
@@ -39,16 +68,55 @@ def create_main_window(
     `demo=True` fills an empty database with the sample company. Passwords go to whatever
     backend `keyring.get_keyring()` returns. The QApplication belongs to the caller.
     """
-    db = Database(Path(db_path))
-    if demo and fill_demo_company(db):
-        log.info("filled %s with the sample company", db_path)
-    context = AppContext(
-        db=db,
-        secrets=SecretStore(keyring.get_keyring()),
-        runner=CheckRunner(),
-        presets=default_presets(),
-    )
-    return MainWindow(context, str(log_path))
+    return MainWindow(open_context(db_path, demo), str(log_path))
+
+
+class _OpenAfterFirstPaint(QObject):
+    """Binds the shown main window to its database once the window has painted once.
+
+    Watches the application's events only until that first paint, then gets out of the
+    way; a timer opens the database anyway if no paint comes.
+    """
+
+    def __init__(self, app: QApplication, window: MainWindow, db_path: Path,
+                 demo: bool) -> None:
+        super().__init__(window)
+        self._app = app
+        self._window = window
+        self._db_path = db_path
+        self._demo = demo
+        self._done = False
+        app.installEventFilter(self)
+        QTimer.singleShot(_OPEN_WITHOUT_PAINT_MS, self._open)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.Paint
+            and isinstance(watched, QWidget)
+            and watched.window() is self._window
+        ):
+            self._app.removeEventFilter(self)
+            # After the paint has reached the screen, not inside it.
+            QTimer.singleShot(0, self._open)
+        return False
+
+    def _open(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._app.removeEventFilter(self)
+        from PySide6.QtWidgets import QMessageBox
+
+        from mailsettings_desktop.core.storage import StorageError
+
+        try:
+            context = open_context(self._db_path, self._demo)
+        except StorageError as exc:
+            log.error("cannot open database: %s", exc)
+            QMessageBox.critical(self._window, APP_DISPLAY_NAME, str(exc))
+            self._app.exit(2)
+            return
+        self._window.bind(context)
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
@@ -60,6 +128,9 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--demo", action="store_true",
                         help="fill an empty database with a sample company")
     parser.add_argument("--debug", action="store_true", help="log in more detail")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation offscreen on throwaway data, print "
+                             "one line and exit (0: ok)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser.parse_args(argv)
 
@@ -72,6 +143,8 @@ def _install_crash_handler(log_path: Path) -> None:
         log.critical("unexpected error:\n%s", "".join(traceback.format_exception(kind, value, tb)))
         app = QApplication.instance()
         if app is not None:
+            from PySide6.QtWidgets import QMessageBox
+
             box = QMessageBox(
                 QMessageBox.Icon.Critical, APP_DISPLAY_NAME,
                 "Something went wrong inside the program. Your saved data is safe.",
@@ -84,6 +157,12 @@ def _install_crash_handler(log_path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(sys.argv[1:] if argv is None else argv)
+    if args.self_test:
+        # Before any logging or QApplication set-up: the self-test keeps its log in a scratch
+        # folder and needs the offscreen platform. Imported here because it imports us.
+        from mailsettings_desktop.self_test import run_self_test
+
+        return run_self_test(debug=args.debug)
     log_path = setup_logging(level=logging.DEBUG if args.debug else logging.INFO)
     log.info("%s %s starting", APP_NAME, __version__)
     _install_crash_handler(log_path)
@@ -96,13 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
 
     db_path = args.db or default_db_path()
-    try:
-        window = create_main_window(db_path, demo=args.demo, log_path=log_path)
-    except StorageError as exc:
-        log.error("cannot open database: %s", exc)
-        QMessageBox.critical(None, APP_DISPLAY_NAME, str(exc))
-        return 2
+    window = MainWindow(None, str(log_path))
     window.show()
+    _OpenAfterFirstPaint(app, window, Path(db_path), args.demo)
     QTimer.singleShot(0, window.raise_)
     code = app.exec()
     log.info("exiting with %d", code)
