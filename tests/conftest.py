@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +12,12 @@ import keyring
 import pytest
 import trustme
 from PySide6.QtCore import QCoreApplication, QStandardPaths
+from pytestqt.qtbot import QtBot
 
+from mailsettings_desktop.app import create_main_window
 from mailsettings_desktop.core.secrets import SecretStore
 from mailsettings_desktop.core.storage import Database
+from mailsettings_desktop.ui.main_window import MainWindow
 from tests.fault_server import FaultServer
 from tests.memory_keyring import MemoryKeyring
 from tests.smtp_server import LocalSmtpServer
@@ -106,3 +110,29 @@ def db(tmp_path: Path) -> Iterator[Database]:
     database = Database(tmp_path / "test.sqlite3")
     yield database
     database.close()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "company.sqlite3"
+
+
+@pytest.fixture
+def window(qtbot: QtBot, db_path: Path, memory_keyring: MemoryKeyring) -> Iterator[MainWindow]:
+    """The main window on a fresh database holding the sample company."""
+    main = create_main_window(db_path, demo=True)
+    qtbot.addWidget(main)
+    main.show()
+    yield main
+    main.close()
+    main.context.db.close()
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections and never says a word."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(32)
+    yield listener.getsockname()[1]
+    listener.close()

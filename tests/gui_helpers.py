@@ -5,9 +5,23 @@ from __future__ import annotations
 from typing import TypeVar
 
 from PySide6.QtCore import QAbstractItemModel, QEvent, QModelIndex, Qt
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QComboBox, QWidget
+from PySide6.QtGui import QKeyEvent, QTextDocumentFragment
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QDialog,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
+
+from mailsettings_desktop.ui.main_window import MainWindow
+from tests.conftest import PASSWORD, USER
 
 W = TypeVar("W", bound=QWidget)
 
@@ -64,3 +78,40 @@ def type_into(qtbot: QtBot, widget: QWidget, text: str, replace: bool = True) ->
         for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             event = QKeyEvent(kind, 0, Qt.KeyboardModifier.NoModifier, char)
             QApplication.sendEvent(widget, event)
+
+
+# The Add dialog, step by step --------------------------------------------------------------
+
+DIALOG_EMPLOYEE = "Bruno Diaz"
+
+
+def open_dialog(qtbot: QtBot, window: MainWindow, employee: str = DIALOG_EMPLOYEE) -> QDialog:
+    click_row(qtbot, child(window, QListView, "employeeList"), employee)
+    qtbot.mouseClick(child(window, QPushButton, "addAddressButton"), Qt.MouseButton.LeftButton)
+    dialog = child(window, QDialog, "addressDialog")
+    qtbot.waitExposed(dialog)
+    return dialog
+
+
+def fill_dialog(qtbot: QtBot, dialog: QDialog, port: int, security: str,
+                password: str = PASSWORD, timeout: int = 5, provider: str = "custom") -> None:
+    """Fill the dialog for the local server; a provider preset is chosen first, as a person
+    would, and its server values are then overwritten with the local ones."""
+    choose(qtbot, child(dialog, QComboBox, "providerCombo"), provider)
+    type_into(qtbot, child(dialog, QLineEdit, "emailEdit"), USER)
+    type_into(qtbot, child(dialog, QLineEdit, "senderNameEdit"), "Bruno Diaz")
+    type_into(qtbot, child(dialog, QLineEdit, "passwordEdit"), password)
+    type_into(qtbot, child(dialog, QLineEdit, "hostEdit"), "127.0.0.1")
+    choose(qtbot, child(dialog, QComboBox, "securityCombo"), security)
+    type_into(qtbot, child(dialog, QSpinBox, "portSpin"), str(port))
+    type_into(qtbot, child(dialog, QSpinBox, "timeoutSpin"), str(timeout))
+
+
+def run_test(qtbot: QtBot, window: MainWindow, dialog: QDialog) -> None:
+    with qtbot.waitSignal(window.context.runner.job_finished, timeout=15_000):
+        qtbot.mouseClick(child(dialog, QPushButton, "testButton"), Qt.MouseButton.LeftButton)
+
+
+def status_text(dialog: QDialog) -> str:
+    """The test result as the admin reads it (rich text turned into plain text)."""
+    return QTextDocumentFragment.fromHtml(child(dialog, QLabel, "testStatus").text()).toPlainText()

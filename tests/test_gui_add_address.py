@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox,
     QDialog,
-    QLabel,
     QLineEdit,
     QListView,
     QPushButton,
@@ -25,65 +20,21 @@ from mailsettings_desktop.core.logs import setup_logging
 from mailsettings_desktop.core.secrets import SERVICE_NAME
 from mailsettings_desktop.ui.main_window import MainWindow
 from tests.conftest import PASSWORD, USER
-from tests.gui_helpers import child, choose, click_row, tick_row, type_into
+from tests.gui_helpers import (
+    DIALOG_EMPLOYEE,
+    child,
+    click_row,
+    fill_dialog,
+    open_dialog,
+    run_test,
+    status_text,
+    tick_row,
+    type_into,
+)
 from tests.memory_keyring import MemoryKeyring
 from tests.smtp_server import LocalSmtpServer
 
-EMPLOYEE = "Bruno Diaz"
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "company.sqlite3"
-
-
-@pytest.fixture
-def window(qtbot: QtBot, db_path: Path, memory_keyring: MemoryKeyring) -> Iterator[MainWindow]:
-    main = create_main_window(db_path, demo=True)
-    qtbot.addWidget(main)
-    main.show()
-    yield main
-    main.close()
-    main.context.db.close()
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A port that accepts connections and never says a word."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    yield listener.getsockname()[1]
-    listener.close()
-
-
-def open_dialog(qtbot: QtBot, window: MainWindow, employee: str = EMPLOYEE) -> QDialog:
-    click_row(qtbot, child(window, QListView, "employeeList"), employee)
-    qtbot.mouseClick(child(window, QPushButton, "addAddressButton"), Qt.MouseButton.LeftButton)
-    dialog = child(window, QDialog, "addressDialog")
-    qtbot.waitExposed(dialog)
-    return dialog
-
-
-def fill_dialog(qtbot: QtBot, dialog: QDialog, port: int, security: str,
-                password: str = PASSWORD) -> None:
-    choose(qtbot, child(dialog, QComboBox, "providerCombo"), "custom")
-    type_into(qtbot, child(dialog, QLineEdit, "emailEdit"), USER)
-    type_into(qtbot, child(dialog, QLineEdit, "senderNameEdit"), "Bruno Diaz")
-    type_into(qtbot, child(dialog, QLineEdit, "passwordEdit"), password)
-    type_into(qtbot, child(dialog, QLineEdit, "hostEdit"), "127.0.0.1")
-    choose(qtbot, child(dialog, QComboBox, "securityCombo"), security)
-    type_into(qtbot, child(dialog, QSpinBox, "portSpin"), str(port))
-    type_into(qtbot, child(dialog, QSpinBox, "timeoutSpin"), "5")
-
-
-def run_test(qtbot: QtBot, window: MainWindow, dialog: QDialog) -> None:
-    with qtbot.waitSignal(window.context.runner.job_finished, timeout=15_000):
-        qtbot.mouseClick(child(dialog, QPushButton, "testButton"), Qt.MouseButton.LeftButton)
-
-
-def status_text(dialog: QDialog) -> str:
-    return child(dialog, QLabel, "testStatus").text()
+EMPLOYEE = DIALOG_EMPLOYEE
 
 
 def test_add_test_save_shows_address(

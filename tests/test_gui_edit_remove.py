@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLineEdit, QListView, QMessageBox, QPushButton, QTableView
 from pytestqt.qtbot import QtBot
 
-from mailsettings_desktop.app import create_main_window
 from mailsettings_desktop.core.address_book import save_new_address
 from mailsettings_desktop.core.records import AddressDraft, AddressRecord
 from mailsettings_desktop.core.security import Security
@@ -21,16 +16,6 @@ from tests.memory_keyring import MemoryKeyring
 from tests.smtp_server import LocalSmtpServer
 
 EMPLOYEE = "Chloé Martin"
-
-
-@pytest.fixture
-def window(qtbot: QtBot, tmp_path: Path, memory_keyring: MemoryKeyring) -> Iterator[MainWindow]:
-    main = create_main_window(tmp_path / "company.sqlite3", demo=True)
-    qtbot.addWidget(main)
-    main.show()
-    yield main
-    main.close()
-    main.context.db.close()
 
 
 def saved_address(window: MainWindow, port: int, password: str) -> AddressRecord:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QListView, QTableView, QTabWidget
 from pytestqt.qtbot import QtBot
 
-from mailsettings_desktop.app import create_main_window
 from mailsettings_desktop.core.address_book import save_new_address
 from mailsettings_desktop.core.records import AddressDraft
 from mailsettings_desktop.core.security import Security
@@ -18,19 +13,8 @@ from mailsettings_desktop.ui.address_pane import AddressPane
 from mailsettings_desktop.ui.employee_card import EmployeeCard
 from mailsettings_desktop.ui.main_window import MainWindow
 from tests.gui_helpers import child, click_row, row_of_text
-from tests.memory_keyring import MemoryKeyring
 
 EMPLOYEE = "Eva Lindqvist"
-
-
-@pytest.fixture
-def window(qtbot: QtBot, tmp_path: Path, memory_keyring: MemoryKeyring) -> Iterator[MainWindow]:
-    main = create_main_window(tmp_path / "company.sqlite3", demo=True)
-    qtbot.addWidget(main)
-    main.show()
-    yield main
-    main.close()
-    main.context.db.close()
 
 
 def test_double_click_opens_card_with_the_same_pane_widget(

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QListView, QTableView, QToolBar, QToolButton
 from pytestqt.qtbot import QtBot
 
-from mailsettings_desktop.app import create_main_window
 from mailsettings_desktop.core.address_book import save_new_address
 from mailsettings_desktop.core.records import AddressDraft
 from mailsettings_desktop.core.security import Security
@@ -18,18 +13,7 @@ from mailsettings_desktop.ui.bulk_test_dialog import BulkTestDialog
 from mailsettings_desktop.ui.main_window import MainWindow
 from tests.conftest import PASSWORD, USER
 from tests.gui_helpers import child, click_row
-from tests.memory_keyring import MemoryKeyring
 from tests.smtp_server import LocalSmtpServer
-
-
-@pytest.fixture
-def window(qtbot: QtBot, tmp_path: Path, memory_keyring: MemoryKeyring) -> Iterator[MainWindow]:
-    main = create_main_window(tmp_path / "company.sqlite3", demo=True)
-    qtbot.addWidget(main)
-    main.show()
-    yield main
-    main.close()
-    main.context.db.close()
 
 
 def test_test_all_lists_failures_and_updates_rows(
@@ -37,12 +21,12 @@ def test_test_all_lists_failures_and_updates_rows(
 ) -> None:
     db, secrets = window.context.db, window.context.secrets
     employees = db.list_employees()
-    for employee in employees[:4]:
-        draft = AddressDraft(employee.id, USER, "127.0.0.1", ssl_server.port, Security.SSL,
-                             USER, timeout_seconds=10)
+    for n, employee in enumerate(employees[:4]):
+        draft = AddressDraft(employee.id, f"mailbox{n}@example.test", "127.0.0.1",
+                             ssl_server.port, Security.SSL, USER, timeout_seconds=10)
         save_new_address(db, secrets, draft, PASSWORD)
-    broken = AddressDraft(employees[4].id, USER, "127.0.0.1", ssl_server.port, Security.SSL,
-                          USER, timeout_seconds=10)
+    broken = AddressDraft(employees[4].id, "mailbox4@example.test", "127.0.0.1",
+                          ssl_server.port, Security.SSL, USER, timeout_seconds=10)
     save_new_address(db, secrets, broken, "stale-password")
     click_row(qtbot, child(window, QListView, "employeeList"), employees[0].name)
     table = child(window, QTableView, "addressTable")

@@ -48,6 +48,7 @@ from mailsettings_desktop.core.diagnosis import (
 )
 from mailsettings_desktop.core.security import Security
 from mailsettings_desktop.core.smtp_session import SmtpSession, ascii_address
+from mailsettings_desktop.core.test_message import TestMessage
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +148,13 @@ def run_check(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     resolver: Resolver | None = None,
+    message: TestMessage | None = None,
 ) -> CheckResult:
-    """Run the whole check and return one typed result; never raises for server trouble."""
+    """Run the whole check and return one typed result; never raises for server trouble.
+
+    With `message`, the check goes on after the sender test and sends that message; the
+    result is then MESSAGE_SENT with the server's reply to the message.
+    """
     cancel = cancel or CancelToken()
     started = time.monotonic()
     stage = Stage.RESOLVING
@@ -167,8 +173,12 @@ def run_check(
     try:
         deadline = _Deadline(request.timeout_seconds)
         with _Conversation(request, deadline, cancel, enter, resolver) as talk:
-            talk.run()
-        result = _result(request, Stage.DONE, Category.OK)
+            talk.run(message)
+        if message is None or talk.sent_reply is None:
+            result = _result(request, Stage.DONE, Category.OK)
+        else:
+            code, text = talk.sent_reply
+            result = _result(request, Stage.DONE, Category.MESSAGE_SENT, code, text)
     except _CheckCancelledError:
         result = _result(request, stage, Category.CANCELLED)
     except _CheckFailedError as failure:
@@ -205,7 +215,7 @@ def _result(
 ) -> CheckResult:
     explanation = explanation_for(category, request.provider_key)
     return CheckResult(
-        ok=category is Category.OK,
+        ok=category in (Category.OK, Category.MESSAGE_SENT),
         stage=stage,
         category=category,
         headline=explanation.headline,
@@ -252,6 +262,7 @@ class _Conversation:
         self.resolver = resolver or _system_resolver
         self.context = tls_context(request.extra_ca_file)
         self.sock: socket.socket | None = None
+        self.sent_reply: tuple[int, str] | None = None
         self.smtp: SmtpSession | None = None
         # The address the main connection reached, for the helper connections.
         self.peer: tuple[int, tuple[str, int]] | None = None
@@ -270,7 +281,7 @@ class _Conversation:
 
     # The stages ---------------------------------------------------------------------------
 
-    def run(self) -> None:
+    def run(self, message: TestMessage | None = None) -> None:
         request = self.request
         self.enter(Stage.RESOLVING)
         addresses = self._resolve()
@@ -292,7 +303,30 @@ class _Conversation:
         self._authenticate(smtp)
         self.enter(Stage.CHECKING_SENDER)
         self._check_sender(smtp)
+        if message is not None:
+            self.enter(Stage.SENDING)
+            self.sent_reply = self._send(smtp, message)
         smtp.quit_quietly()
+
+    def _send(self, smtp: SmtpSession, message: TestMessage) -> tuple[int, str]:
+        """MAIL, RCPT and DATA for the test message; the server's reply to DATA."""
+        request = self.request
+        steps: tuple[tuple[Callable[[], tuple[int, bytes]], range], ...] = (
+            (lambda: smtp.mail_from(ascii_address(request.email)), range(200, 300)),
+            (lambda: smtp.rcpt(ascii_address(message.recipient)), range(200, 300)),
+            (lambda: smtp.data(message.as_bytes()), range(200, 300)),
+        )
+        code, text = 0, b""
+        for command, accepted in steps:
+            code, text = self._exchange(command)
+            if code not in accepted:
+                reply = _reply_text(text)
+                raise _CheckFailedError(
+                    category_for_reply(Stage.SENDING, code, reply, request.provider_key),
+                    code,
+                    reply,
+                )
+        return code, _reply_text(text)
 
     def _io_timeout(self) -> float:
         remaining = self.deadline.remaining()

@@ -39,6 +39,7 @@ class Category(StrEnum):
     """What kind of outcome a check had; each has an explanation in the diagnosis table."""
 
     OK = "ok"
+    MESSAGE_SENT = "message_sent"
     CANCELLED = "cancelled"
     DNS_FAILURE = "dns_failure"
     CONNECTION_REFUSED = "connection_refused"

@@ -148,6 +148,11 @@ EXPLANATIONS: dict[Category, Explanation] = {
         "The account works: the server accepted the sign-in and this sender address.",
         "You can save the address.",
     ),
+    Category.MESSAGE_SENT: Explanation(
+        "The server accepted the test message.",
+        "Check that it arrived in the recipient's inbox (and not in spam). The server's "
+        "reply is in Details.",
+    ),
     Category.CANCELLED: Explanation("The test was cancelled.", "Run Test account again."),
     Category.DNS_FAILURE: Explanation(
         "The server name could not be found.",

@@ -44,9 +44,11 @@ from mailsettings_desktop.core.records import (
 )
 from mailsettings_desktop.core.secrets import SecretStoreError
 from mailsettings_desktop.core.security import Security
+from mailsettings_desktop.core.test_message import TestMessage
 from mailsettings_desktop.core.validation import (
     AddressForm,
     check_request,
+    email_problem,
     username_differs_warning,
     validate_form,
 )
@@ -95,6 +97,7 @@ class AddressDialog(QDialog):
         self._existing = existing
         self._job_id: int | None = None
         self._job_key: tuple[object, ...] | None = None
+        self._job_sends_message = False
         self._verified_key: tuple[object, ...] | None = None
         self._last_stamp: TestStamp | None = None
         self._touched: set[str] = set()
@@ -344,6 +347,21 @@ class AddressDialog(QDialog):
             "server ever presents another one, the test fails with a warning."
         )
         self._trust_cert.hide()
+        self._recipient = QLineEdit()
+        self._recipient.setObjectName("testRecipientEdit")
+        self._recipient.setPlaceholderText("Recipient, e.g. your own mailbox")
+        self._send_message = QPushButton("Send test message")
+        self._send_message.setObjectName("sendTestMessageButton")
+        self._send_message.setToolTip("Optional: sends a short message from this address")
+        self._recipient_error = field_error_label("testRecipientError")
+        send_row = QWidget()
+        send_layout = QHBoxLayout(send_row)
+        send_layout.setContentsMargins(0, 0, 0, 0)
+        send_layout.addWidget(QLabel("Send a test message to:"))
+        send_layout.addWidget(self._recipient, 1)
+        send_layout.addWidget(self._send_message)
+        self._send_row = send_row
+        send_row.hide()
         self._details = QPlainTextEdit()
         self._details.setObjectName("detailsText")
         self._details.setReadOnly(True)
@@ -365,6 +383,8 @@ class AddressDialog(QDialog):
         layout.addWidget(self._certificate)
         layout.addLayout(actions)
         layout.addWidget(self._details)
+        layout.addWidget(send_row)
+        layout.addWidget(self._recipient_error)
         return box
 
     def _build_buttons(self) -> QHBoxLayout:
@@ -413,6 +433,8 @@ class AddressDialog(QDialog):
         self._cancel.clicked.connect(self.reject)
         self._suggestion.clicked.connect(self._on_suggestion_clicked)
         self._trust_cert.clicked.connect(self._on_trust_cert_clicked)
+        self._send_message.clicked.connect(self._on_send_message_clicked)
+        self._recipient.returnPressed.connect(self._on_send_message_clicked)
         self._forget_pin.clicked.connect(self._on_forget_pin_clicked)
         self._details_toggle.toggled.connect(self._on_details_toggled)
         self._copy_details.clicked.connect(self._on_copy_details)
@@ -582,6 +604,7 @@ class AddressDialog(QDialog):
             else "Save unlocks when Test account succeeds with the values on screen."
         )
         self._test.setEnabled(not testing)
+        self._send_row.setVisible(verified and not testing)
         if (
             not testing
             and self._verified_key is not None
@@ -613,7 +636,8 @@ class AddressDialog(QDialog):
 
     # Test account --------------------------------------------------------------------------
 
-    def _on_test_clicked(self) -> None:
+    def _checked_form(self) -> AddressForm | None:
+        """The form with the password to use, or None after showing what to fix."""
         errors = self._field_errors()
         self._touched.update(_FIELD_WIDGETS)
         self._show_errors(errors, self._touched)
@@ -621,19 +645,48 @@ class AddressDialog(QDialog):
             first = next(key for key in _FIELD_WIDGETS if key in errors)
             self._widget_for(first).setFocus()
             self._show_failure_text("Fix the highlighted fields, then test again.")
-            return
+            return None
         form = self.form()
         if not form.password and self._existing is not None:
             try:
                 stored = self._context.secrets.get(self._existing.secret_key) or ""
             except SecretStoreError as exc:
                 self._show_failure_text(str(exc))
-                return
+                return None
             form = AddressForm(**{**form.__dict__, "password": stored})
         redactor.remember(form.password)
+        return form
+
+    def _on_test_clicked(self) -> None:
+        form = self._checked_form()
+        if form is not None:
+            self._start_job(form, None)
+
+    def _on_send_message_clicked(self) -> None:
+        recipient = self._recipient.text().strip()
+        problem = email_problem(recipient, "the recipient's address")
+        self._recipient_error.setText(problem or "")
+        self._recipient_error.setVisible(bool(problem))
+        set_problem(self._recipient, bool(problem))
+        if problem:
+            return
+        form = self._checked_form()
+        if form is None:
+            return
+        message = TestMessage(
+            sender=form.email.strip(),
+            recipient=recipient,
+            sender_name=form.sender_name,
+            reply_to=form.reply_to,
+            signature=self._signature.toPlainText().rstrip(),
+        )
+        self._start_job(form, message)
+
+    def _start_job(self, form: AddressForm, message: TestMessage | None) -> None:
         request = check_request(form)
         self._job_key = self._connection_key()
-        self._job_id = self._context.runner.start(request)
+        self._job_sends_message = message is not None
+        self._job_id = self._context.runner.start(request, message)
         self._set_box_state("running")
         self._status.setText(Stage.RESOLVING.progress_text)
         self._progress.show()
@@ -664,7 +717,11 @@ class AddressDialog(QDialog):
         self._job_id = None
         self._progress.hide()
         self._cancel_test.hide()
-        if result.ok and self._job_key == self._connection_key():
+        if self._job_sends_message:
+            # A test message is optional: its outcome never changes what Save allows.
+            self._show_result(result)
+            self._details_toggle.setVisible(True)
+        elif result.ok and self._job_key == self._connection_key():
             self._verified_key = self._job_key
             self._last_stamp = TestStamp(True, result.headline, _now())
             self._show_result(result)

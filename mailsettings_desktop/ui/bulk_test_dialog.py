@@ -168,7 +168,7 @@ class BulkTestDialog(QDialog):
         self._tested += 1
         if not result.ok:
             self._failed += 1
-            self._failures.add(record.email, self._names.get(record.employee_id, ""), result)
+            self._failures.add(record.email, self._names.get(record.employee_id, "") if record.employee_id else "Company address", result)
         self._progress.setValue(self._tested)
         self._update_count()
         stamp = TestStamp(result.ok, result.headline, datetime.now(UTC).replace(tzinfo=None))
