@@ -14,13 +14,28 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mailsettings_desktop.core.records import AddressDraft, AddressRecord, TestStamp
 from mailsettings_desktop.core.secrets import SecretStore, SecretStoreError
-from mailsettings_desktop.core.storage import Database, StorageError
+from mailsettings_desktop.core.storage import Database, ProjectConflictError, StorageError
 
 log = logging.getLogger(__name__)
 
 
 class SaveError(Exception):
-    """Saving or removing failed and nothing changed; the message is for the admin."""
+    """Saving or removing failed and nothing changed; the message is for the admin.
+
+    `conflicts` is filled when ticked projects are served by another of the employee's
+    addresses (project id -> that address), so the dialog can offer to move them.
+    """
+
+    def __init__(
+        self, message: str, conflicts: dict[int, AddressRecord] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.conflicts: dict[int, AddressRecord] = dict(conflicts or {})
+
+
+def _save_error(exc: StorageError) -> SaveError:
+    conflicts = exc.conflicts if isinstance(exc, ProjectConflictError) else None
+    return SaveError(str(exc), conflicts)
 
 
 def save_new_address(
@@ -30,7 +45,10 @@ def save_new_address(
     password: str,
     test: TestStamp | None = None,
 ) -> AddressRecord:
-    """Add an address and its password atomically, returning the stored record."""
+    """Add an address and its password atomically, returning the stored record.
+
+    Works for an employee's own address and for a company address (`draft.is_company`).
+    """
     status = secrets.status()
     if not status.usable:
         # Checked before touching the database, so the message is about the keyring.
@@ -42,6 +60,7 @@ def save_new_address(
     stored_secret = False
     try:
         with db.session() as s:
+            db.check_mailbox(s, draft)
             row = db.insert_address(s, draft, secret_key)
             if test is not None:
                 db.record_test(s, row, test)
@@ -52,7 +71,7 @@ def save_new_address(
         raise SaveError(str(exc)) from exc
     except StorageError as exc:
         _forget_secret(secrets, secret_key, stored_secret)
-        raise SaveError(str(exc)) from exc
+        raise _save_error(exc) from exc
     except SQLAlchemyError as exc:
         _forget_secret(secrets, secret_key, stored_secret)
         log.exception("database write failed while saving an address")
@@ -63,7 +82,7 @@ def save_new_address(
         # A bug or an interrupt after the keyring write must not leave an orphan password.
         _forget_secret(secrets, secret_key, stored_secret)
         raise
-    log.info("address saved: id=%d employee=%d", record.id, record.employee_id)
+    log.info("address saved: id=%d employee=%s", record.id, record.employee_id or "company")
     return record
 
 
@@ -127,6 +146,7 @@ def update_address(
     replaced = False
     try:
         with db.session() as s:
+            db.check_mailbox(s, draft, address_id)
             row = db.update_address_row(s, address_id, draft)
             if test is not None:
                 db.record_test(s, row, test)
@@ -138,7 +158,7 @@ def update_address(
     except SecretStoreError as exc:
         raise SaveError(str(exc)) from exc
     except StorageError as exc:
-        raise SaveError(str(exc)) from exc
+        raise _save_error(exc) from exc
     except SQLAlchemyError as exc:
         log.exception("database write failed while updating address %d", address_id)
         lost = ""

@@ -2,6 +2,12 @@
 
 The password of an external address is deliberately not a column: it lives in the
 operating system's keyring under the address's `secret_key`.
+
+An external address belongs either to one employee (`employee_id` set) or to the company
+(`is_company`, `employee_id` NULL). A company address is usable by every employee
+(`all_employees`) or by those listed in `company_address_employees`. The partial unique
+indexes keep "one default per employee" and "one company default" true even if a code
+path forgets to clear the old default first.
 """
 
 from __future__ import annotations
@@ -11,14 +17,17 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -38,6 +47,24 @@ address_projects = Table(
         primary_key=True,
     ),
     Column("project_id", ForeignKey("projects.id", ondelete="RESTRICT"), primary_key=True),
+)
+
+# Which employees may send from a company address that is not open to all of them.
+# RESTRICT on the employee: removing an employee deletes these rows explicitly.
+company_address_employees = Table(
+    "company_address_employees",
+    Base.metadata,
+    Column(
+        "address_id",
+        ForeignKey("external_addresses.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "employee_id",
+        ForeignKey("employees.id", ondelete="RESTRICT"),
+        primary_key=True,
+        index=True,
+    ),
 )
 
 
@@ -63,12 +90,33 @@ class Project(Base):
 
 class ExternalAddress(Base):
     __tablename__ = "external_addresses"
-    __table_args__ = (UniqueConstraint("employee_id", "email", name="uq_employee_email"),)
+    __table_args__ = (
+        UniqueConstraint("employee_id", "email", name="uq_employee_email"),
+        CheckConstraint(
+            "(is_company = 1 AND employee_id IS NULL) "
+            "OR (is_company = 0 AND employee_id IS NOT NULL AND all_employees = 0)",
+            name="ck_address_owner",
+        ),
+        Index(
+            "uq_employee_default",
+            "employee_id",
+            unique=True,
+            sqlite_where=text("is_default = 1 AND employee_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_company_default",
+            "is_company",
+            unique=True,
+            sqlite_where=text("is_default = 1 AND is_company = 1"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    employee_id: Mapped[int] = mapped_column(
-        ForeignKey("employees.id", ondelete="RESTRICT"), index=True
+    employee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("employees.id", ondelete="RESTRICT"), index=True, default=None
     )
+    is_company: Mapped[bool] = mapped_column(Boolean, default=False)
+    all_employees: Mapped[bool] = mapped_column(Boolean, default=False)
     email: Mapped[str] = mapped_column(String(320))
     sender_name: Mapped[str] = mapped_column(String(200), default="")
     provider_key: Mapped[str] = mapped_column(String(50), default="custom")
@@ -89,5 +137,6 @@ class ExternalAddress(Base):
     last_test_summary: Mapped[str] = mapped_column(String(500), default="")
     last_tested_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
 
-    employee: Mapped[Employee] = relationship(back_populates="addresses")
+    employee: Mapped[Employee | None] = relationship(back_populates="addresses")
     projects: Mapped[list[Project]] = relationship(secondary=address_projects)
+    allowed_employees: Mapped[list[Employee]] = relationship(secondary=company_address_employees)

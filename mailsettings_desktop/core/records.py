@@ -25,9 +25,15 @@ class ProjectRecord:
 
 @dataclass(frozen=True)
 class AddressDraft:
-    """What the Add dialog hands to storage: every field of an address but its password."""
+    """What the Add dialog hands to storage: every field of an address but its password.
 
-    employee_id: int
+    A company draft (`is_company`) has no owner: `employee_id` is ignored and may be None.
+    `all_employees` and `allowed_employee_ids` say who may send from it, and `is_default`
+    then means "the company default". `move_projects` lets a save take a ticked project
+    away from the employee's other address that serves it, instead of refusing.
+    """
+
+    employee_id: int | None
     email: str
     host: str
     port: int
@@ -41,6 +47,10 @@ class AddressDraft:
     project_ids: tuple[int, ...] = ()
     options: dict[str, object] = field(default_factory=dict)
     trusted_cert_sha256: str | None = None
+    is_company: bool = False
+    all_employees: bool = False
+    allowed_employee_ids: tuple[int, ...] = ()
+    move_projects: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,8 +64,10 @@ class TestStamp:
 
 @dataclass(frozen=True)
 class AddressRecord:
+    """One stored external address; `employee_id` is None for a company address."""
+
     id: int
-    employee_id: int
+    employee_id: int | None
     email: str
     sender_name: str
     provider_key: str
@@ -73,7 +85,42 @@ class AddressRecord:
     updated_at: datetime
     last_test: TestStamp | None
     trusted_cert_sha256: str | None = None
+    is_company: bool = False
+    all_employees: bool = False
+    # Sorted ids of the employees allowed on a company address that is not open to all.
+    allowed_employee_ids: tuple[int, ...] = ()
 
     @property
     def server(self) -> str:
         return f"{self.host}:{self.port} ({self.security.label})"
+
+    def usable_by(self, employee_id: int) -> bool:
+        """Whether this employee may send from the address: their own, or a permitted one."""
+        if self.is_company:
+            return self.all_employees or employee_id in self.allowed_employee_ids
+        return self.employee_id == employee_id
+
+
+@dataclass(frozen=True)
+class EmployeeRemovalSummary:
+    """What removing an employee takes away, so the GUI can ask before doing it."""
+
+    employee: EmployeeRecord
+    # The employee's own addresses: removed together with their keyring entries.
+    addresses: tuple[AddressRecord, ...]
+    # Company addresses that list this employee: they stay, only the permission goes.
+    company_addresses: tuple[AddressRecord, ...]
+
+    @property
+    def projects(self) -> tuple[ProjectRecord, ...]:
+        """Projects that one of the removed addresses served, sorted by name."""
+        found = {p.id: p for a in self.addresses for p in a.projects}
+        return tuple(sorted(found.values(), key=lambda p: (p.name, p.id)))
+
+
+@dataclass(frozen=True)
+class ProjectRemovalSummary:
+    """What removing a project takes away: the addresses (own or company) that serve it."""
+
+    project: ProjectRecord
+    addresses: tuple[AddressRecord, ...]

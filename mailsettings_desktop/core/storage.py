@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, event, func, select, text
+from sqlalchemy import URL, Connection, Engine, create_engine, delete, event, func, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -23,17 +23,25 @@ from mailsettings_desktop.core.models import (
     Employee,
     ExternalAddress,
     Project,
+    address_projects,
+    company_address_employees,
 )
 from mailsettings_desktop.core.records import (
     AddressDraft,
     AddressRecord,
     EmployeeRecord,
+    EmployeeRemovalSummary,
     ProjectRecord,
+    ProjectRemovalSummary,
     TestStamp,
 )
 from mailsettings_desktop.core.security import Security
+from mailsettings_desktop.core.validation import email_problem
 
 log = logging.getLogger(__name__)
+
+MAX_NAME_LENGTH = 200
+MAX_EMAIL_LENGTH = 320
 
 
 class StorageError(Exception):
@@ -41,7 +49,23 @@ class StorageError(Exception):
 
 
 class DuplicateAddressError(StorageError):
-    pass
+    """The owner (an employee, or the company) already has this address."""
+
+
+class SharedMailboxError(DuplicateAddressError):
+    """The mailbox already belongs to someone else; only a company address may be shared."""
+
+
+class ProjectConflictError(StorageError):
+    """Ticked projects are already served by another of the employee's own addresses.
+
+    `conflicts` maps each project id to that other address, so the GUI can offer to move
+    the project (save again with `AddressDraft.move_projects`).
+    """
+
+    def __init__(self, message: str, conflicts: dict[int, AddressRecord]) -> None:
+        super().__init__(message)
+        self.conflicts = conflicts
 
 
 def _utcnow() -> datetime:
@@ -86,6 +110,7 @@ class Database:
                     f"(schema {version}); this version understands schema {SCHEMA_VERSION}."
                 )
             Base.metadata.create_all(conn)
+            _refuse_prerelease_layout(conn, self.path)
             if version < SCHEMA_VERSION:
                 conn.execute(text(f"PRAGMA user_version={SCHEMA_VERSION}"))
         log.info("database ready: %s (schema %d)", self.path, SCHEMA_VERSION)
@@ -106,37 +131,73 @@ class Database:
             return s.scalar(select(func.count(Employee.id))) == 0
 
     def list_employees(self, include_inactive: bool = False) -> list[EmployeeRecord]:
+        """Employees by name; inactive ones only when asked, since they no longer send."""
         query = select(Employee).order_by(Employee.name, Employee.id)
         if not include_inactive:
             query = query.where(Employee.active.is_(True))
         with self.session() as s:
             return [_employee_record(e) for e in s.scalars(query)]
 
+    def get_employee(self, employee_id: int) -> EmployeeRecord | None:
+        with self.session() as s:
+            employee = s.get(Employee, employee_id)
+            return _employee_record(employee) if employee else None
+
     def add_employee(
         self, name: str, position: str = "", internal_email: str | None = None
     ) -> EmployeeRecord:
-        name = name.strip()
-        if not name:
-            raise StorageError("An employee needs a name.")
+        name, position, internal_email = _checked_employee(name, position, internal_email)
         with self.session() as s:
-            employee = Employee(
-                name=name, position=position.strip(), internal_email=internal_email
-            )
+            employee = Employee(name=name, position=position, internal_email=internal_email)
             s.add(employee)
             s.flush()
             record = _employee_record(employee)
         log.info("employee added: id=%d", record.id)
         return record
 
+    def update_employee(
+        self, employee_id: int, name: str, position: str, internal_email: str | None
+    ) -> EmployeeRecord:
+        """Change an employee's general details; the addresses are untouched."""
+        name, position, internal_email = _checked_employee(name, position, internal_email)
+        with self.session() as s:
+            employee = _existing_employee(s, employee_id)
+            employee.name = name
+            employee.position = position
+            employee.internal_email = internal_email
+            record = _employee_record(employee)
+        log.info("employee updated: id=%d", employee_id)
+        return record
+
+    def rename_employee(self, employee_id: int, name: str) -> EmployeeRecord:
+        current = self.get_employee(employee_id)
+        if current is None:
+            raise StorageError(_EMPLOYEE_GONE)
+        return self.update_employee(
+            employee_id, name, current.position, current.internal_email
+        )
+
+    def set_employee_active(self, employee_id: int, active: bool) -> EmployeeRecord:
+        """Hide (or show again) an employee who left or is away; the addresses are kept."""
+        with self.session() as s:
+            employee = _existing_employee(s, employee_id)
+            employee.active = active
+            record = _employee_record(employee)
+        log.info("employee %s: id=%d", "activated" if active else "deactivated", employee_id)
+        return record
+
     def list_projects(self) -> list[ProjectRecord]:
         with self.session() as s:
-            projects = s.scalars(select(Project).order_by(Project.name))
+            projects = s.scalars(select(Project).order_by(Project.name, Project.id))
             return [ProjectRecord(p.id, p.name) for p in projects]
 
+    def get_project(self, project_id: int) -> ProjectRecord | None:
+        with self.session() as s:
+            project = s.get(Project, project_id)
+            return ProjectRecord(project.id, project.name) if project else None
+
     def add_project(self, name: str) -> ProjectRecord:
-        name = name.strip()
-        if not name:
-            raise StorageError("A project needs a name.")
+        name = _checked_project_name(name)
         try:
             with self.session() as s:
                 project = Project(name=name)
@@ -148,25 +209,117 @@ class Database:
         log.info("project added: id=%d", record.id)
         return record
 
+    def rename_project(self, project_id: int, name: str) -> ProjectRecord:
+        name = _checked_project_name(name)
+        try:
+            with self.session() as s:
+                project = s.get(Project, project_id)
+                if project is None:
+                    raise StorageError("The project no longer exists; reload the list.")
+                project.name = name
+                s.flush()
+                record = ProjectRecord(project.id, project.name)
+        except IntegrityError as exc:
+            raise StorageError(f"A project named “{name}” already exists.") from exc
+        log.info("project renamed: id=%d", project_id)
+        return record
+
+    def employee_removal_summary(self, employee_id: int) -> EmployeeRemovalSummary:
+        """What removing the employee would take away; read it to ask the admin first."""
+        with self.session() as s:
+            return self.employee_removal_summary_in(s, employee_id)
+
+    def employee_removal_summary_in(
+        self, s: Session, employee_id: int
+    ) -> EmployeeRemovalSummary:
+        """The same, inside the caller's transaction (the removal itself reads it here)."""
+        employee = _existing_employee(s, employee_id)
+        own = s.scalars(
+            _address_query().where(ExternalAddress.employee_id == employee_id)
+        )
+        permitted = s.scalars(
+            _address_query().where(
+                ExternalAddress.id.in_(
+                    select(company_address_employees.c.address_id).where(
+                        company_address_employees.c.employee_id == employee_id
+                    )
+                )
+            )
+        )
+        return EmployeeRemovalSummary(
+            employee=_employee_record(employee),
+            addresses=tuple(_address_record(a) for a in own),
+            company_addresses=tuple(_address_record(a) for a in permitted),
+        )
+
+    def project_removal_summary(self, project_id: int) -> ProjectRemovalSummary:
+        """The addresses (own and company) that would lose the project if it were removed."""
+        with self.session() as s:
+            return self.project_removal_summary_in(s, project_id)
+
+    def project_removal_summary_in(self, s: Session, project_id: int) -> ProjectRemovalSummary:
+        project = s.get(Project, project_id)
+        if project is None:
+            raise StorageError("The project no longer exists; reload the list.")
+        serving = s.scalars(
+            _address_query().where(ExternalAddress.projects.any(Project.id == project_id))
+        )
+        return ProjectRemovalSummary(
+            project=ProjectRecord(project.id, project.name),
+            addresses=tuple(_address_record(a) for a in serving),
+        )
+
+    def delete_employee_rows(self, s: Session, employee_id: int) -> None:
+        """Delete an employee, its own addresses and its company permissions, explicitly.
+
+        Runs inside the caller's transaction so the keyring step can join it; the foreign
+        keys are RESTRICT, so anything forgotten here fails loudly instead of orphaning.
+        """
+        own_ids = select(ExternalAddress.id).where(ExternalAddress.employee_id == employee_id)
+        s.execute(delete(address_projects).where(address_projects.c.address_id.in_(own_ids)))
+        s.execute(
+            delete(company_address_employees).where(
+                company_address_employees.c.employee_id == employee_id
+            )
+        )
+        s.execute(
+            delete(ExternalAddress)
+            .where(ExternalAddress.employee_id == employee_id)
+            .execution_options(synchronize_session=False)
+        )
+        s.execute(
+            delete(Employee)
+            .where(Employee.id == employee_id)
+            .execution_options(synchronize_session=False)
+        )
+        s.expunge_all()
+
+    def delete_project_rows(self, s: Session, project_id: int) -> None:
+        """Unlink a project from every address, then delete it, in the caller's transaction."""
+        s.execute(delete(address_projects).where(address_projects.c.project_id == project_id))
+        s.execute(
+            delete(Project)
+            .where(Project.id == project_id)
+            .execution_options(synchronize_session=False)
+        )
+        s.expunge_all()
+
     # External addresses -----------------------------------------------------------------
 
     def addresses_for_employee(self, employee_id: int) -> list[AddressRecord]:
-        query = (
-            select(ExternalAddress)
-            .where(ExternalAddress.employee_id == employee_id)
-            .options(selectinload(ExternalAddress.projects))
-            .order_by(ExternalAddress.email)
-        )
+        """The employee's own addresses (company addresses are listed separately)."""
+        query = _address_query().where(ExternalAddress.employee_id == employee_id)
         with self.session() as s:
             return [_address_record(a) for a in s.scalars(query)]
 
     def all_addresses(self) -> list[AddressRecord]:
-        """Every external address, for Test all."""
-        query = (
-            select(ExternalAddress)
-            .options(selectinload(ExternalAddress.projects))
-            .order_by(ExternalAddress.id)
-        )
+        """Every address, own and company (Test all re-tests them all), sorted by email."""
+        with self.session() as s:
+            return [_address_record(a) for a in s.scalars(_address_query())]
+
+    def company_addresses(self) -> list[AddressRecord]:
+        """Every company address, whoever may use it, sorted by email."""
+        query = _address_query().where(ExternalAddress.is_company.is_(True))
         with self.session() as s:
             return [_address_record(a) for a in s.scalars(query)]
 
@@ -175,42 +328,75 @@ class Database:
             row = s.get(ExternalAddress, address_id)
             return _address_record(row) if row else None
 
-    def insert_address(self, s: Session, draft: AddressDraft, secret_key: str) -> ExternalAddress:
-        """Add an address inside the caller's transaction (so a keyring step can join it)."""
-        duplicate = s.scalar(
-            select(ExternalAddress.id).where(
-                ExternalAddress.employee_id == draft.employee_id,
+    def project_conflicts(
+        self,
+        employee_id: int,
+        project_ids: Sequence[int],
+        exclude_address_id: int | None = None,
+    ) -> dict[int, AddressRecord]:
+        """Project id -> the employee's other own address that already serves it.
+
+        The dialog asks this while projects are ticked, so it can offer to move them.
+        """
+        with self.session() as s:
+            return _project_conflicts(s, employee_id, project_ids, exclude_address_id)
+
+    def check_mailbox(
+        self, s: Session, draft: AddressDraft, address_id: int | None = None
+    ) -> None:
+        """Refuse a mailbox that another owner already has: only company addresses share.
+
+        `address_id` is the address being edited, which may keep its own email. Kept apart
+        from `insert_address` so the low-level write stays usable on its own; the address
+        book calls both inside one transaction.
+        """
+        others = s.scalars(
+            select(ExternalAddress).where(
                 func.lower(ExternalAddress.email) == draft.email.lower(),
+                ExternalAddress.id != (address_id if address_id is not None else -1),
             )
         )
-        if duplicate is not None:
-            raise DuplicateAddressError(
-                f"This employee already has the address {draft.email}. Edit that one instead."
+        owner = _owner_of(s, draft, address_id)
+        for other in others:
+            if other.employee_id == owner:
+                continue  # The same owner: `insert_address` words that message.
+            if other.employee_id is None:
+                raise SharedMailboxError(
+                    f"{draft.email} is already a company address. To let this employee "
+                    "send from it, allow them on that company address instead of adding "
+                    "a copy."
+                )
+            holder = other.employee.name if other.employee else "another employee"
+            if owner is None:
+                raise SharedMailboxError(
+                    f"{draft.email} is already an external address of {holder}. Edit that "
+                    "address and make it a company address instead of adding a second copy."
+                )
+            raise SharedMailboxError(
+                f"{draft.email} is already an external address of {holder}. One mailbox "
+                "can serve several employees only as a company address: make that address "
+                "a company address and allow the employees who use it."
             )
-        if s.get(Employee, draft.employee_id) is None:
-            raise StorageError("The employee no longer exists; reload the list and try again.")
-        if draft.is_default:
-            _clear_default(s, draft.employee_id)
+
+    def insert_address(self, s: Session, draft: AddressDraft, secret_key: str) -> ExternalAddress:
+        """Add an address inside the caller's transaction (so a keyring step can join it)."""
+        owner = None if draft.is_company else draft.employee_id
+        if not draft.is_company:
+            if owner is None:
+                raise StorageError("Choose the employee this address belongs to.")
+            if s.get(Employee, owner) is None:
+                raise StorageError(_EMPLOYEE_GONE)
+        _refuse_duplicate(s, draft, owner, None)
         now = _utcnow()
         row = ExternalAddress(
-            employee_id=draft.employee_id,
-            email=draft.email,
-            sender_name=draft.sender_name,
-            provider_key=draft.provider_key,
-            host=draft.host,
-            port=draft.port,
-            security=draft.security.value,
-            username=draft.username,
-            timeout_seconds=draft.timeout_seconds,
-            reply_to=draft.reply_to,
-            is_default=draft.is_default,
-            options=dict(draft.options),
-            trusted_cert_sha256=draft.trusted_cert_sha256,
             secret_key=secret_key,
             created_at=now,
             updated_at=now,
+            options={},
+            projects=[],
+            allowed_employees=[],
         )
-        row.projects = list(_projects(s, draft.project_ids))
+        _apply_draft(s, row, draft, owner)
         s.add(row)
         s.flush()
         return row
@@ -218,36 +404,22 @@ class Database:
     def update_address_row(
         self, s: Session, address_id: int, draft: AddressDraft
     ) -> ExternalAddress:
-        """Change an address inside the caller's transaction; the secret key stays."""
+        """Change an address inside the caller's transaction; the secret key stays.
+
+        An employee address stays with its employee. A draft with `is_company` turns it
+        into a company address; a company address becomes the draft employee's own when
+        `is_company` is cleared.
+        """
         row = s.get(ExternalAddress, address_id)
         if row is None:
             raise StorageError("This address no longer exists; reload the list.")
-        duplicate = s.scalar(
-            select(ExternalAddress.id).where(
-                ExternalAddress.employee_id == row.employee_id,
-                func.lower(ExternalAddress.email) == draft.email.lower(),
-                ExternalAddress.id != address_id,
-            )
-        )
-        if duplicate is not None:
-            raise DuplicateAddressError(
-                f"This employee already has the address {draft.email}."
-            )
-        if draft.is_default and not row.is_default:
-            _clear_default(s, row.employee_id)
-        row.email = draft.email
-        row.sender_name = draft.sender_name
-        row.provider_key = draft.provider_key
-        row.host = draft.host
-        row.port = draft.port
-        row.security = draft.security.value
-        row.username = draft.username
-        row.timeout_seconds = draft.timeout_seconds
-        row.reply_to = draft.reply_to
-        row.is_default = draft.is_default
-        row.options = dict(draft.options)
-        row.trusted_cert_sha256 = draft.trusted_cert_sha256
-        row.projects = list(_projects(s, draft.project_ids))
+        owner = _owner_of(s, draft, address_id)
+        if not draft.is_company and owner is None:
+            raise StorageError("Choose the employee this address belongs to.")
+        if owner is not None and owner != row.employee_id and s.get(Employee, owner) is None:
+            raise StorageError(_EMPLOYEE_GONE)
+        _refuse_duplicate(s, draft, owner, address_id)
+        _apply_draft(s, row, draft, owner)
         row.updated_at = _utcnow()
         s.flush()
         return row
@@ -257,14 +429,15 @@ class Database:
         row.last_test_summary = stamp.summary[:500]
         row.last_tested_at = stamp.at
 
-    def save_test_result(self, address_id: int, stamp: TestStamp) -> bool:
-        """Store the outcome of a re-test; False when the address was removed meanwhile."""
+    def save_test_result(self, address_id: int, stamp: TestStamp) -> AddressRecord | None:
+        """Keep a re-test's outcome in its own short transaction; None if the address left."""
         with self.session() as s:
             row = s.get(ExternalAddress, address_id)
             if row is None:
-                return False
+                return None
             self.record_test(s, row, stamp)
-            return True
+            s.flush()
+            return _address_record(row)
 
     def to_record(self, row: ExternalAddress) -> AddressRecord:
         return _address_record(row)
@@ -277,13 +450,218 @@ class Database:
         return row
 
 
-def _clear_default(s: Session, employee_id: int) -> None:
-    for other in s.scalars(
+_EMPLOYEE_GONE = "The employee no longer exists; reload the list and try again."
+
+
+def _refuse_prerelease_layout(conn: Connection, path: Path) -> None:
+    """Name the problem when a file from a development build lacks newer columns.
+
+    Schema 1 was reshaped in place before its first release (company addresses), and
+    create_all adds missing tables but never missing columns.
+    """
+    columns = {row[1] for row in conn.execute(text("PRAGMA table_info(external_addresses)"))}
+    missing = {"is_company", "all_employees"} - columns
+    if missing:
+        raise StorageError(
+            f"The database {path} was made by a development build of the program and lacks "
+            f"the columns {', '.join(sorted(missing))}. Move it aside and start again."
+        )
+
+
+def _address_query() -> Any:
+    return (
+        select(ExternalAddress)
+        .options(
+            selectinload(ExternalAddress.projects),
+            selectinload(ExternalAddress.allowed_employees),
+        )
+        .order_by(ExternalAddress.email, ExternalAddress.id)
+    )
+
+
+def _existing_employee(s: Session, employee_id: int) -> Employee:
+    employee = s.get(Employee, employee_id)
+    if employee is None:
+        raise StorageError(_EMPLOYEE_GONE)
+    return employee
+
+
+def _checked_employee(
+    name: str, position: str, internal_email: str | None
+) -> tuple[str, str, str | None]:
+    """Trimmed employee details, or a StorageError that says which one to fix."""
+    name = name.strip()
+    position = (position or "").strip()
+    email = (internal_email or "").strip() or None
+    if not name:
+        raise StorageError("An employee needs a name.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise StorageError(f"The name is too long ({MAX_NAME_LENGTH} characters at most).")
+    if len(position) > MAX_NAME_LENGTH:
+        raise StorageError(
+            f"The position is too long ({MAX_NAME_LENGTH} characters at most)."
+        )
+    if any(ch in name + position for ch in "\r\n"):
+        raise StorageError("The name and position must each be on one line.")
+    if email is not None:
+        if len(email) > MAX_EMAIL_LENGTH:
+            raise StorageError("The internal email address is too long.")
+        if problem := email_problem(email, "an internal email address"):
+            raise StorageError(f"Internal email: {problem}")
+    return name, position, email
+
+
+def _checked_project_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise StorageError("A project needs a name.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise StorageError(
+            f"The project name is too long ({MAX_NAME_LENGTH} characters at most)."
+        )
+    if any(ch in name for ch in "\r\n"):
+        raise StorageError("The project name must be on one line.")
+    return name
+
+
+def _owner_of(s: Session, draft: AddressDraft, address_id: int | None) -> int | None:
+    """The employee the address will belong to after the save; None for the company."""
+    if draft.is_company:
+        return None
+    if address_id is not None:
+        current = s.get(ExternalAddress, address_id)
+        # An employee address never changes hands; only a company address gets an owner.
+        if current is not None and current.employee_id is not None:
+            return current.employee_id
+    return draft.employee_id
+
+
+def _refuse_duplicate(
+    s: Session, draft: AddressDraft, owner: int | None, address_id: int | None
+) -> None:
+    same_owner = (
+        ExternalAddress.is_company.is_(True)
+        if owner is None
+        else ExternalAddress.employee_id == owner
+    )
+    query = select(ExternalAddress.id).where(
+        same_owner, func.lower(ExternalAddress.email) == draft.email.lower()
+    )
+    if address_id is not None:
+        query = query.where(ExternalAddress.id != address_id)
+    if s.scalar(query) is None:
+        return
+    if owner is None:
+        raise DuplicateAddressError(
+            f"The company already has the address {draft.email}. Edit that one instead."
+        )
+    if address_id is None:
+        raise DuplicateAddressError(
+            f"This employee already has the address {draft.email}. Edit that one instead."
+        )
+    raise DuplicateAddressError(f"This employee already has the address {draft.email}.")
+
+
+def _apply_draft(
+    s: Session, row: ExternalAddress, draft: AddressDraft, owner: int | None
+) -> None:
+    """Copy the draft onto the row, enforcing the project and default rules of its owner."""
+    projects = _projects(s, draft.project_ids)
+    if owner is not None and projects:
+        conflicts = _project_conflicts(s, owner, draft.project_ids, row.id)
+        if conflicts and not draft.move_projects:
+            raise ProjectConflictError(_conflict_message(conflicts), conflicts)
+        if conflicts:
+            _unlink_projects(s, owner, conflicts, row.id)
+    if draft.is_default:
+        _clear_default(s, owner, row.id)
+    allowed: list[Employee] = []
+    if owner is None and not draft.all_employees:
+        allowed = _employees(s, draft.allowed_employee_ids)
+
+    row.employee_id = owner
+    row.is_company = owner is None
+    row.all_employees = owner is None and draft.all_employees
+    row.email = draft.email
+    row.sender_name = draft.sender_name
+    row.provider_key = draft.provider_key
+    row.host = draft.host
+    row.port = draft.port
+    row.security = draft.security.value
+    row.username = draft.username
+    row.timeout_seconds = draft.timeout_seconds
+    row.reply_to = draft.reply_to
+    row.is_default = draft.is_default
+    row.options = dict(draft.options)
+    row.trusted_cert_sha256 = draft.trusted_cert_sha256
+    row.projects = projects
+    row.allowed_employees = allowed
+
+
+def _project_conflicts(
+    s: Session, employee_id: int, project_ids: Sequence[int], exclude_address_id: int | None
+) -> dict[int, AddressRecord]:
+    if not project_ids:
+        return {}
+    query = (
+        select(Project.id, ExternalAddress)
+        .join(ExternalAddress.projects)
+        .where(ExternalAddress.employee_id == employee_id, Project.id.in_(set(project_ids)))
+        .order_by(Project.id)
+    )
+    if exclude_address_id is not None:
+        query = query.where(ExternalAddress.id != exclude_address_id)
+    return {project_id: _address_record(row) for project_id, row in s.execute(query).all()}
+
+
+def _conflict_message(conflicts: dict[int, AddressRecord]) -> str:
+    parts = []
+    for project_id, other in conflicts.items():
+        name = next((p.name for p in other.projects if p.id == project_id), str(project_id))
+        parts.append(f"“{name}” is already sent from {other.email}")
+    return (
+        "; ".join(parts)
+        + ". Each project uses only one of an employee's addresses: move the project to "
+        "this address or untick it."
+    )
+
+
+def _unlink_projects(
+    s: Session, employee_id: int, conflicts: dict[int, AddressRecord], keep_id: int | None
+) -> None:
+    for project_id, other in conflicts.items():
+        s.execute(
+            delete(address_projects).where(
+                address_projects.c.address_id == other.id,
+                address_projects.c.project_id == project_id,
+            )
+        )
+        log.info(
+            "project %d moved away from address %d of employee %d",
+            project_id, other.id, employee_id,
+        )
+    # The loaded rows still hold the old links in memory; re-read them from the database.
+    for other_row in s.scalars(
         select(ExternalAddress).where(
-            ExternalAddress.employee_id == employee_id, ExternalAddress.is_default.is_(True)
+            ExternalAddress.id.in_([a.id for a in conflicts.values()])
         )
     ):
-        other.is_default = False
+        if other_row.id != keep_id:
+            s.expire(other_row, ["projects"])
+
+
+def _clear_default(s: Session, owner: int | None, keep_id: int | None) -> None:
+    same_owner = (
+        ExternalAddress.is_company.is_(True)
+        if owner is None
+        else ExternalAddress.employee_id == owner
+    )
+    query = select(ExternalAddress).where(same_owner, ExternalAddress.is_default.is_(True))
+    for other in s.scalars(query):
+        if other.id != keep_id:
+            other.is_default = False
+    # Flushed now so the unique "one default" index never sees two at once.
+    s.flush()
 
 
 def _projects(s: Session, ids: Sequence[int]) -> list[Project]:
@@ -292,6 +670,15 @@ def _projects(s: Session, ids: Sequence[int]) -> list[Project]:
     found = list(s.scalars(select(Project).where(Project.id.in_(ids))))
     if len(found) != len(set(ids)):
         raise StorageError("A selected project no longer exists; reload and try again.")
+    return found
+
+
+def _employees(s: Session, ids: Sequence[int]) -> list[Employee]:
+    if not ids:
+        return []
+    found = list(s.scalars(select(Employee).where(Employee.id.in_(ids))))
+    if len(found) != len(set(ids)):
+        raise StorageError("A selected employee no longer exists; reload and try again.")
     return found
 
 
@@ -325,4 +712,7 @@ def _address_record(a: ExternalAddress) -> AddressRecord:
         updated_at=a.updated_at,
         last_test=stamp,
         trusted_cert_sha256=a.trusted_cert_sha256,
+        is_company=bool(a.is_company),
+        all_employees=bool(a.all_employees),
+        allowed_employee_ids=tuple(sorted(e.id for e in a.allowed_employees)),
     )
