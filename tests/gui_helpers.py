@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from PySide6.QtCore import QAbstractItemModel, QEvent, QModelIndex, Qt
+from PySide6.QtCore import QAbstractItemModel, QEvent, QModelIndex, QPoint, Qt
 from PySide6.QtGui import QKeyEvent, QTextDocumentFragment
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QCheckBox,
     QComboBox,
     QDialog,
     QLabel,
@@ -51,6 +52,11 @@ def tick_row(qtbot: QtBot, view: QAbstractItemView, text: str) -> None:
     """Select a checkable row and press Space, as a keyboard user ticks a box."""
     click_row(qtbot, view, text)
     qtbot.keyClick(view, Qt.Key.Key_Space)
+
+
+def click_check(qtbot: QtBot, box: QCheckBox) -> None:
+    """Click a check box on its indicator (its centre may be empty space in a wide row)."""
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(6, box.height() // 2))
 
 
 def choose(qtbot: QtBot, combo: QComboBox, data: str) -> None:

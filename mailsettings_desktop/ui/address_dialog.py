@@ -53,7 +53,7 @@ from mailsettings_desktop.core.validation import (
     validate_form,
 )
 from mailsettings_desktop.ui.context import AppContext
-from mailsettings_desktop.ui.project_picker import ProjectPicker
+from mailsettings_desktop.ui.project_picker import CheckableList, ProjectPicker
 from mailsettings_desktop.ui.style import ERROR_COLOR, field_error_label, set_problem
 
 log = logging.getLogger(__name__)
@@ -87,13 +87,15 @@ class AddressDialog(QDialog):
     def __init__(
         self,
         context: AppContext,
-        employee: EmployeeRecord,
+        employee: EmployeeRecord | None,
         existing: AddressRecord | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """`employee` None makes it the dialog of a company (shared) address."""
         super().__init__(parent)
         self._context = context
         self._employee = employee
+        self._company = employee is None
         self._existing = existing
         self._job_id: int | None = None
         self._job_key: tuple[object, ...] | None = None
@@ -109,9 +111,8 @@ class AddressDialog(QDialog):
         self._loading = True
 
         self.setObjectName("addressDialog")
-        self.setWindowTitle(
-            "Edit external email address" if existing else "Add external email address"
-        )
+        kind = "company email address" if self._company else "external email address"
+        self.setWindowTitle(f"Edit {kind}" if existing else f"Add {kind}")
         self.setModal(True)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setSizeGripEnabled(True)
@@ -139,7 +140,10 @@ class AddressDialog(QDialog):
             "until a keyring is available."
         )
 
-        intro = QLabel(f"For <b>{self._employee.name}</b>")
+        intro = QLabel(
+            "A <b>company address</b>, shared by the employees you choose"
+            if self._employee is None else f"For <b>{self._employee.name}</b>"
+        )
         intro.setObjectName("dialogEmployee")
 
         columns = QHBoxLayout()
@@ -221,7 +225,9 @@ class AddressDialog(QDialog):
         self._timeout.setToolTip("How long Test account waits for the server in all")
 
         self._reply_to = self._line_edit("replyToEdit", "Optional: where replies should go")
-        self._default = QCheckBox("Default address for this employee")
+        self._default = QCheckBox(
+            "Company default address" if self._company else "Default address for this employee"
+        )
         self._default.setObjectName("defaultCheck")
         self._signature = QPlainTextEdit()
         self._signature.setObjectName("signatureEdit")
@@ -298,11 +304,66 @@ class AddressDialog(QDialog):
         column.addStretch(1)
         return column
 
-    def _build_projects_group(self) -> QGroupBox:
+    def _build_projects_group(self) -> QWidget:
         group = QGroupBox("Projects that use this address")
         self._projects = ProjectPicker()
-        QVBoxLayout(group).addWidget(self._projects)
-        return group
+        self._conflicts = field_error_label("projectConflicts", "fieldWarning")
+        self._move_projects = QCheckBox("Move them to this address when saving")
+        self._move_projects.setObjectName("moveProjectsCheck")
+        self._move_projects.setChecked(True)
+        self._move_projects.hide()
+        layout = QVBoxLayout(group)
+        layout.addWidget(self._projects)
+        layout.addWidget(self._conflicts)
+        layout.addWidget(self._move_projects)
+        if not self._company:
+            return group
+
+        allowed = QGroupBox("Employees who may send from it")
+        self._all_employees = QCheckBox("All employees")
+        self._all_employees.setObjectName("allEmployeesCheck")
+        self._allowed = CheckableList(
+            "allowedEmployee", "employees", "No employees yet.", "may use it"
+        )
+        allowed_layout = QVBoxLayout(allowed)
+        allowed_layout.addWidget(self._all_employees)
+        allowed_layout.addWidget(self._allowed)
+        self._all_employees.toggled.connect(self._allowed.setDisabled)
+        column = QWidget()
+        column_layout = QVBoxLayout(column)
+        column_layout.setContentsMargins(0, 0, 0, 0)
+        column_layout.addWidget(group, 1)
+        column_layout.addWidget(allowed, 1)
+        return column
+
+    def _load_allowed_employees(self, record: AddressRecord | None) -> None:
+        employees = self._context.db.list_employees()
+        allowed = record.allowed_employee_ids if record else ()
+        self._allowed.set_items(((e.id, e.name) for e in employees), allowed)
+        self._all_employees.setChecked(record.all_employees if record else True)
+
+    def _update_conflicts(self) -> None:
+        """Say which ticked projects another address of this employee already serves."""
+        if self._employee is None:
+            return
+        conflicts = self._context.db.project_conflicts(
+            self._employee.id, self._projects.checked_ids(),
+            self._existing.id if self._existing else None,
+        )
+        if not conflicts:
+            self._conflicts.hide()
+            self._move_projects.hide()
+            return
+        names = {p.id: p.name for p in self._context.db.list_projects()}
+        lines = [
+            f"“{names.get(project_id, project_id)}” is already sent from {address.email}."
+            for project_id, address in sorted(conflicts.items())
+        ]
+        self._conflicts.setText(
+            " ".join(lines) + " A project is sent from one address per employee."
+        )
+        self._conflicts.show()
+        self._move_projects.show()
 
     def _build_result_box(self) -> QFrame:
         box = QFrame()
@@ -427,6 +488,7 @@ class AddressDialog(QDialog):
         self._default.toggled.connect(self._refresh_state)
         self._signature.textChanged.connect(self._refresh_state)
         self._projects.selection_changed.connect(self._refresh_state)
+        self._projects.selection_changed.connect(self._update_conflicts)
         self._test.clicked.connect(self._on_test_clicked)
         self._cancel_test.clicked.connect(self._on_cancel_test_clicked)
         self._save.clicked.connect(self._on_save_clicked)
@@ -444,12 +506,15 @@ class AddressDialog(QDialog):
     def _load(self) -> None:
         record = self._existing
         projects = self._context.db.list_projects()
+        if self._company:
+            self._load_allowed_employees(record)
         if record is None:
             self._projects.set_projects(projects)
             self._select_provider(self._context.presets[0].key if self._context.presets
                                   else CUSTOM_KEY)
             self._default.setChecked(
-                not self._context.db.addresses_for_employee(self._employee.id)
+                self._employee is not None
+                and not self._context.db.addresses_for_employee(self._employee.id)
             )
             self._show_idle("Fill in the account, then click Test account. Save unlocks "
                             "when the test succeeds.")
@@ -824,7 +889,7 @@ class AddressDialog(QDialog):
     def _draft(self) -> AddressDraft:
         form = self.form()
         return AddressDraft(
-            employee_id=self._employee.id,
+            employee_id=self._employee.id if self._employee else None,
             email=form.email.strip(),
             host=form.host.strip().rstrip("."),
             port=form.port,
@@ -838,6 +903,10 @@ class AddressDialog(QDialog):
             project_ids=self._projects.checked_ids(),
             trusted_cert_sha256=self._trusted_pin,
             options=self._options(),
+            is_company=self._company,
+            all_employees=self._company and self._all_employees.isChecked(),
+            allowed_employee_ids=self._allowed.checked_ids() if self._company else (),
+            move_projects=self._move_projects.isChecked(),
         )
 
     def _options(self) -> dict[str, object]:

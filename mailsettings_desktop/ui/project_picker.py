@@ -1,4 +1,5 @@
-"""A checkable, filterable list of projects for the address dialog."""
+"""Checkable, filterable lists for the address dialog: its projects and, for a company
+address, the employees allowed to use it."""
 
 from __future__ import annotations
 
@@ -10,20 +11,24 @@ from PySide6.QtWidgets import QAbstractItemView, QLabel, QLineEdit, QListView, Q
 
 from mailsettings_desktop.core.records import ProjectRecord
 
-PROJECT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+ITEM_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-class ProjectPicker(QWidget):
-    """Projects as check boxes, with a filter box above and a count of ticked ones below.
+class CheckableList(QWidget):
+    """Items as check boxes, with a filter box above and a count of ticked ones below.
 
     Signals:
-        selection_changed(): a project was ticked or unticked.
+        selection_changed(): an item was ticked or unticked.
     """
 
     selection_changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, name: str = "project", plural: str = "projects",
+                 empty_text: str = "", count_text: str = "use this address",
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._plural = plural
+        self._count_text = count_text
         self._model = QStandardItemModel(self)
         self._loading = False
         self._proxy = QSortFilterProxyModel(self)
@@ -31,24 +36,22 @@ class ProjectPicker(QWidget):
         self._proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
 
         self._filter = QLineEdit()
-        self._filter.setObjectName("projectFilter")
-        self._filter.setPlaceholderText("Filter projects")
+        self._filter.setObjectName(f"{name}Filter")
+        self._filter.setPlaceholderText(f"Filter {plural}")
         self._filter.setClearButtonEnabled(True)
         self._filter.textChanged.connect(self._proxy.setFilterFixedString)
 
         self._view = QListView()
-        self._view.setObjectName("projectList")
+        self._view.setObjectName(f"{name}List")
         self._view.setModel(self._proxy)
         self._view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self._view.setUniformItemSizes(True)
         self._view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
 
         self._count = QLabel()
-        self._count.setObjectName("projectCount")
+        self._count.setObjectName(f"{name}Count")
         self._count.setStyleSheet("color: #5f6368;")
-        self._empty = QLabel(
-            "No projects yet. Add projects from the main window (Edit → Add project)."
-        )
+        self._empty = QLabel(empty_text or f"No {plural} yet.")
         self._empty.setWordWrap(True)
         self._empty.setStyleSheet("color: #5f6368;")
 
@@ -64,20 +67,21 @@ class ProjectPicker(QWidget):
     def view(self) -> QListView:
         return self._view
 
-    def set_projects(self, projects: Iterable[ProjectRecord], checked: Iterable[int] = ()) -> None:
+    def set_items(self, items: Iterable[tuple[int, str]], checked: Iterable[int] = ()) -> None:
+        """Show `(id, text)` pairs, ticking those whose id is in `checked`."""
         ticked = set(checked)
         self._loading = True
         self._model.clear()
-        for project in projects:
-            item = QStandardItem(project.name)
-            item.setData(project.id, PROJECT_ID_ROLE)
+        for item_id, text in items:
+            item = QStandardItem(text)
+            item.setData(item_id, ITEM_ID_ROLE)
             item.setFlags(
                 Qt.ItemFlag.ItemIsEnabled
                 | Qt.ItemFlag.ItemIsUserCheckable
                 | Qt.ItemFlag.ItemIsSelectable
             )
             item.setCheckState(
-                Qt.CheckState.Checked if project.id in ticked else Qt.CheckState.Unchecked
+                Qt.CheckState.Checked if item_id in ticked else Qt.CheckState.Unchecked
             )
             self._model.appendRow(item)
         self._loading = False
@@ -90,7 +94,7 @@ class ProjectPicker(QWidget):
         for row in range(self._model.rowCount()):
             item = self._model.item(row)
             if item.checkState() == Qt.CheckState.Checked:
-                ids.append(int(item.data(PROJECT_ID_ROLE)))
+                ids.append(int(item.data(ITEM_ID_ROLE)))
         return tuple(ids)
 
     def _on_item_changed(self, _item: QStandardItem) -> None:
@@ -102,4 +106,20 @@ class ProjectPicker(QWidget):
     def _update_count(self) -> None:
         total = self._model.rowCount()
         ticked = len(self.checked_ids())
-        self._count.setText(f"{ticked} of {total} projects use this address" if total else "")
+        self._count.setText(
+            f"{ticked} of {total} {self._plural} {self._count_text}" if total else ""
+        )
+
+
+class ProjectPicker(CheckableList):
+    """The projects of the address dialog (objectNames projectList and projectFilter)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(
+            "project", "projects",
+            "No projects yet. Add projects from the main window (Edit → Add project).",
+            parent=parent,
+        )
+
+    def set_projects(self, projects: Iterable[ProjectRecord], checked: Iterable[int] = ()) -> None:
+        self.set_items(((p.id, p.name) for p in projects), checked)
