@@ -62,17 +62,29 @@ class _RecordDialog(QDialog):
 
 
 class EmployeeDialog(_RecordDialog):
-    """Signals: employee_added(object): the new `EmployeeRecord`."""
+    """Adds an employee, or with `existing` changes one's general details.
+
+    Signals:
+        employee_added(object): the `EmployeeRecord` as stored (new or changed).
+    """
 
     employee_added = Signal(object)
 
-    def __init__(self, db: Database, parent: QWidget | None = None) -> None:
-        super().__init__(db, "Add employee", "The employee appears in the list on the left.",
-                         parent)
+    def __init__(self, db: Database, parent: QWidget | None = None,
+                 existing: EmployeeRecord | None = None) -> None:
+        title = "Edit employee" if existing else "Add employee"
+        intro = ("Changes apply everywhere the employee is shown." if existing
+                 else "The employee appears in the list on the left.")
+        super().__init__(db, title, intro, parent)
         self.setObjectName("employeeDialog")
+        self._existing = existing
         self._name = self._add_field("&Name:", "employeeNameEdit", "First and last name")
         self._position = self._add_field("&Position or department:", "employeePositionEdit")
         self._internal = self._add_field("&Internal email:", "employeeEmailEdit", "Optional")
+        if existing is not None:
+            self._name.setText(existing.name)
+            self._position.setText(existing.position)
+            self._internal.setText(existing.internal_email or "")
 
     def _on_ok(self) -> None:
         set_problem(self._name, False)
@@ -85,9 +97,15 @@ class EmployeeDialog(_RecordDialog):
             self._fail(problem, self._internal)
             return
         try:
-            record: EmployeeRecord = self._db.add_employee(
-                self._name.text(), self._position.text(), internal or None
-            )
+            if self._existing is None:
+                record: EmployeeRecord = self._db.add_employee(
+                    self._name.text(), self._position.text(), internal or None
+                )
+            else:
+                record = self._db.update_employee(
+                    self._existing.id, self._name.text(), self._position.text(),
+                    internal or None,
+                )
         except StorageError as exc:
             self._fail(str(exc))
             return
