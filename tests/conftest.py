@@ -18,7 +18,8 @@ from mailsettings_desktop.app import create_main_window
 from mailsettings_desktop.core.secrets import SecretStore
 from mailsettings_desktop.core.storage import Database
 from mailsettings_desktop.ui.main_window import MainWindow
-from tests.fault_server import FaultServer
+from tests.fake_oauth_server import FakeOAuthServer
+from tests.fault_server import FaultServer, trusted_context
 from tests.memory_keyring import MemoryKeyring
 from tests.smtp_server import LocalSmtpServer
 
@@ -136,3 +137,11 @@ def silent_port() -> Iterator[int]:
     listener.listen(32)
     yield listener.getsockname()[1]
     listener.close()
+
+
+@pytest.fixture
+def fake_oauth(ca: trustme.CA) -> Iterator[FakeOAuthServer]:
+    """A fake OAuth2 authorization server on 127.0.0.1 (HTTPS, trusted test authority)."""
+    server = FakeOAuthServer(trusted_context(ca), user=USER).start()
+    yield server
+    server.stop()

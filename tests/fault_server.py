@@ -16,6 +16,7 @@ import base64
 import contextlib
 import datetime as dt
 import ipaddress
+import json
 import select
 import socket
 import ssl
@@ -69,6 +70,10 @@ class FaultConfig:
     auth_silent: bool = False  # never answers AUTH
     mail_reply: str = MAIL_OK
     mail_silent: bool = False  # never answers MAIL FROM
+    # XOAUTH2 / OAUTHBEARER (list them in auth_mechanisms): a token is accepted only when
+    # this says yes for (user, token), e.g. the fake OAuth server's `accepts`.
+    oauth_validator: Callable[[str, str], bool] | None = None
+    oauth_refusal: str = "535 5.7.3 Authentication unsuccessful"
 
 
 @dataclass
@@ -79,6 +84,8 @@ class FaultLog:
     commands: list[str] = field(default_factory=list)
     auth_attempts: int = 0
     tls_handshakes: int = 0
+    oauth_users: list[str] = field(default_factory=list)  # users signed in with a token
+    oauth_mechanisms: list[str] = field(default_factory=list)
 
 
 def _count_connection(log: FaultLog) -> None:
@@ -341,6 +348,9 @@ class _Session:
         if not config.offer_auth or mechanism not in offered:
             self.send("504 5.5.4 Unrecognized authentication type")
             return
+        if mechanism in {"XOAUTH2", "OAUTHBEARER"}:
+            self.authenticate_oauth(mechanism, parts)
+            return
         if mechanism == "LOGIN":
             prompts = ["Username:", "Password:"][len(parts) - 2 :]
             for prompt in prompts:
@@ -353,6 +363,39 @@ class _Session:
             self.send(f"334 {base64.b64encode(b'<1.2@fault.example.test>').decode()}")
             self.read_line()
         self.send(config.auth_reply)
+
+
+    def authenticate_oauth(self, mechanism: str, parts: list[str]) -> None:
+        """SASL XOAUTH2 (Google's and Microsoft's) or OAUTHBEARER (RFC 7628)."""
+        config = self.config
+        if len(parts) > 2:
+            response = parts[2]
+        else:
+            self.send("334 ")
+            response = self.read_line()
+        try:
+            text = base64.b64decode(response, validate=True).decode("utf-8")
+        except ValueError:
+            self.send("501 5.5.2 Cannot decode response")
+            return
+        fields = dict(
+            item.split("=", 1) for item in text.split("\x01") if "=" in item
+        )
+        if mechanism == "XOAUTH2":
+            user = fields.get("user", "")
+        else:
+            gs2 = text.split("\x01", 1)[0]  # "n,a=user,"
+            user = gs2.split(",")[1].removeprefix("a=").replace("=2C", ",").replace("=3D", "=")
+        token = fields.get("auth", "").removeprefix("Bearer ")
+        self.server._note(lambda log: log.oauth_mechanisms.append(mechanism))
+        if config.oauth_validator is not None and config.oauth_validator(user, token):
+            self.server._note(lambda log: log.oauth_users.append(user))
+            self.send(AUTH_OK)
+            return
+        error = {"status": "401", "schemes": "bearer", "scope": "https://mail.google.com/"}
+        self.send(f"334 {base64.b64encode(json.dumps(error).encode()).decode()}")
+        self.read_line()  # the client's empty line (XOAUTH2) or %x01 (OAUTHBEARER)
+        self.send(config.oauth_refusal)
 
 
 # Certificates ------------------------------------------------------------------------------

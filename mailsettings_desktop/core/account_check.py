@@ -25,7 +25,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from mailsettings_desktop.core.certificates import (
     certificate_info,
@@ -46,13 +45,21 @@ from mailsettings_desktop.core.diagnosis import (
     enhanced_code_in,
     explanation_for,
 )
+from mailsettings_desktop.core.oauth.errors import OAuthError
 from mailsettings_desktop.core.security import Security
-from mailsettings_desktop.core.smtp_session import SmtpSession, ascii_address
+from mailsettings_desktop.core.smtp_session import (
+    OAuthNotOfferedError,
+    SmtpSession,
+    ascii_address,
+)
 from mailsettings_desktop.core.test_message import TestMessage
+
+# Re-exported: the trust store lived here first, and callers still import it from here.
+from mailsettings_desktop.core.trust import EXTRA_CA_ENV as EXTRA_CA_ENV
+from mailsettings_desktop.core.trust import tls_context as tls_context
 
 log = logging.getLogger(__name__)
 
-EXTRA_CA_ENV = "MAILSETTINGS_EXTRA_CA_FILE"
 POLL_SECONDS = 0.05
 # The TLS probe gets the last part of the greeting wait: a quarter of the timeout, at most
 # this long. Probing only when the greeting is nearly overdue keeps it off servers that
@@ -72,6 +79,8 @@ ProgressCallback = Callable[[Stage], None]
 AddressInfo = tuple[int, int, int, str, tuple[str, int]]
 # Looks up (host, port); the default is socket.getaddrinfo. Tests pass their own.
 Resolver = Callable[[str, int], list[AddressInfo]]
+# Returns an OAuth2 access token (refreshing it if need be) or raises OAuthError.
+TokenSource = Callable[[], str]
 
 
 class CancelToken:
@@ -120,15 +129,6 @@ class _CheckFailedError(Exception):
     certificate: CertificateInfo | None = None
 
 
-def tls_context(extra_ca_file: Path | None = None) -> ssl.SSLContext:
-    """System authorities, plus those in `MAILSETTINGS_EXTRA_CA_FILE` or `extra_ca_file`."""
-    context = ssl.create_default_context()
-    extra = extra_ca_file or os.environ.get(EXTRA_CA_ENV)
-    if extra:
-        context.load_verify_locations(cafile=str(extra))
-    return context
-
-
 class _Deadline:
     def __init__(self, seconds: float) -> None:
         self.end = time.monotonic() + seconds
@@ -149,11 +149,16 @@ def run_check(
     cancel: CancelToken | None = None,
     resolver: Resolver | None = None,
     message: TestMessage | None = None,
+    token_source: TokenSource | None = None,
 ) -> CheckResult:
     """Run the whole check and return one typed result; never raises for server trouble.
 
     With `message`, the check goes on after the sender test and sends that message; the
     result is then MESSAGE_SENT with the server's reply to the message.
+
+    When the request signs in with OAuth2 and carries no access token, `token_source` is
+    called at the sign-in stage (on a helper thread, so Cancel and the deadline still
+    hold); an `OAuthError` it raises becomes the result, explained like any failure.
     """
     cancel = cancel or CancelToken()
     started = time.monotonic()
@@ -172,7 +177,7 @@ def run_check(
 
     try:
         deadline = _Deadline(request.timeout_seconds)
-        with _Conversation(request, deadline, cancel, enter, resolver) as talk:
+        with _Conversation(request, deadline, cancel, enter, resolver, token_source) as talk:
             talk.run(message)
         if message is None or talk.sent_reply is None:
             result = _result(request, Stage.DONE, Category.OK)
@@ -254,8 +259,10 @@ class _Conversation:
         cancel: CancelToken,
         enter: Callable[[Stage], None],
         resolver: Resolver | None = None,
+        token_source: TokenSource | None = None,
     ) -> None:
         self.request = request
+        self.token_source = token_source
         self.deadline = deadline
         self.cancel = cancel
         self.enter = enter
@@ -627,12 +634,21 @@ class _Conversation:
                 suggestion=_auth_suggestion(request),
             )
         try:
-            smtp.sign_in(request.username, request.password)
+            if request.uses_oauth:
+                smtp.sign_in_oauth(request.username, self._access_token(), request.port)
+            else:
+                smtp.sign_in(request.username, request.password)
+        except OAuthNotOfferedError as exc:
+            raise _CheckFailedError(
+                Category.OAUTH_NOT_OFFERED,
+                text=f"Server offers: {smtp.esmtp_features.get('auth', '').strip()}",
+                exception=str(exc),
+            ) from exc
         except smtplib.SMTPAuthenticationError as exc:
             reply = _reply_text(exc.smtp_error)
             raise _CheckFailedError(
                 category_for_reply(Stage.AUTHENTICATING, exc.smtp_code, reply,
-                                   request.provider_key),
+                                   request.provider_key, request.auth_method),
                 exc.smtp_code,
                 reply,
                 suggestion=_encryption_suggestion(request, smtp, exc.smtp_code, reply),
@@ -649,6 +665,44 @@ class _Conversation:
             raise self._session_failure(exc) from exc
         except OSError as exc:
             raise self._session_failure(exc) from exc
+
+    def _access_token(self) -> str:
+        """The request's token, or one from the token source, fetched where a Cancel and
+        the deadline can interrupt the wait (an HTTP request cannot be)."""
+        if self.request.access_token:
+            return self.request.access_token
+        source = self.token_source
+        if source is None:
+            raise _CheckFailedError(Category.OAUTH_SIGN_IN_AGAIN,
+                                    exception="no access token and no way to get one")
+        outcome: dict[str, object] = {}
+        done = threading.Event()
+
+        def fetch() -> None:
+            try:
+                outcome["token"] = source()
+            except Exception as exc:  # handed to the check's thread below
+                outcome["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=fetch, name="check-oauth-token", daemon=True).start()
+        while not done.wait(POLL_SECONDS):
+            if self.cancel.cancelled:
+                raise _CheckCancelledError
+            if self.deadline.remaining() <= 0:
+                raise _CheckFailedError(Category.OAUTH_UNAVAILABLE,
+                                        exception="the sign-in service did not answer in time")
+        error = outcome.get("error")
+        if isinstance(error, OAuthError):
+            raise _CheckFailedError(error.category, exception=error.detail()) from error
+        if isinstance(error, BaseException):
+            raise error
+        token = outcome.get("token")
+        if not isinstance(token, str) or not token:
+            raise _CheckFailedError(Category.OAUTH_PROVIDER_ERROR,
+                                    exception="the sign-in service gave no access token")
+        return token
 
     def _check_sender(self, smtp: SmtpSession) -> None:
         request = self.request

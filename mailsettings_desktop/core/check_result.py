@@ -73,11 +73,32 @@ class Category(StrEnum):
     CONNECTION_CLOSED = "connection_closed"
     NOT_SMTP = "not_smtp"
     UNEXPECTED = "unexpected"
+    # OAuth2 sign-in (the identity provider's answers, and the mail server's view of a token).
+    OAUTH_NOT_OFFERED = "oauth_not_offered"
+    OAUTH_TOKEN_REFUSED = "oauth_token_refused"
+    OAUTH_CONSENT_REQUIRED = "oauth_consent_required"
+    OAUTH_WRONG_TENANT = "oauth_wrong_tenant"
+    OAUTH_CLIENT_REJECTED = "oauth_client_rejected"
+    OAUTH_SIGN_IN_AGAIN = "oauth_sign_in_again"
+    OAUTH_NOT_SET_UP = "oauth_not_set_up"
+    OAUTH_SIGN_IN_TIMEOUT = "oauth_sign_in_timeout"
+    OAUTH_UNAVAILABLE = "oauth_unavailable"
+    OAUTH_PROVIDER_ERROR = "oauth_provider_error"
+
+
+AUTH_PASSWORD = "password"
+AUTH_OAUTH2 = "oauth2"
 
 
 @dataclass(frozen=True)
 class CheckRequest:
-    """Exactly the values on screen that a check uses. The password never shows in a repr."""
+    """Exactly the values on screen that a check uses. The password never shows in a repr.
+
+    With `auth_method` "oauth2" the check signs in with SASL XOAUTH2 (or OAUTHBEARER) and
+    an access token instead of the password: either `access_token`, or one fetched at the
+    sign-in stage from the `token_source` handed to `run_check`. Tokens never show in a
+    repr either.
+    """
 
     email: str
     username: str
@@ -89,6 +110,12 @@ class CheckRequest:
     provider_key: str = "custom"
     trusted_cert_sha256: str | None = None
     extra_ca_file: Path | None = None
+    auth_method: str = AUTH_PASSWORD
+    access_token: str | None = field(default=None, repr=False)
+
+    @property
+    def uses_oauth(self) -> bool:
+        return self.auth_method == AUTH_OAUTH2
 
     def connection_key(self) -> tuple[object, ...]:
         """The values a successful test vouches for; Save needs them unchanged."""
@@ -100,6 +127,8 @@ class CheckRequest:
             self.port,
             self.security,
             self.trusted_cert_sha256,
+            # An access token changes at every refresh; the method is what was vouched for.
+            self.auth_method,
         )
 
 

@@ -1,10 +1,12 @@
 """What each kind of failure means and what the admin should do: a table, not branches.
 
-Two tables live here. `REPLY_RULES` turns a server reply (stage, reply code, enhanced status
-code, words in the text, provider) into a `Category`; the first matching rule wins.
+Three tables live here. `REPLY_RULES` turns a server reply (stage, reply code, enhanced
+status code, words in the text, provider, sign-in method) into a `Category`; the first
+matching rule wins. `OAUTH_RULES` does the same for an identity provider's error answer
+(the OAuth `error` value and Microsoft's AADSTS codes in its description).
 `EXPLANATIONS` gives each category a headline, advice and the form field at fault, with
-per-provider advice where a provider has its own remedy. The account check and the
-"Explain a server error" window both read them.
+per-provider advice where a provider has its own remedy. The account check, the OAuth
+sign-in and the "Explain a server error" window all read them.
 """
 
 from __future__ import annotations
@@ -35,11 +37,16 @@ class ReplyRule:
     enhanced: frozenset[str] = frozenset()
     text: re.Pattern[str] | None = None
     providers: frozenset[str] = frozenset()
+    # Sign-in methods ("password", "oauth2") the rule is for; an unknown method (pasted
+    # text) matches only rules without this restriction.
+    methods: frozenset[str] = frozenset()
 
     def matches(
         self, stage: Stage | None, code: int | None, enhanced: str | None, text: str,
-        provider: str,
+        provider: str, method: str | None = None,
     ) -> bool:
+        if self.methods and method not in self.methods:
+            return False
         if self.stages and stage is not None and stage not in self.stages:
             return False
         if self.codes and code not in self.codes:
@@ -53,7 +60,7 @@ class ReplyRule:
 
 def _rule(category: Category, *, stages: tuple[Stage, ...] = (), codes: tuple[int, ...] = (),
           enhanced: tuple[str, ...] = (), text: str | None = None,
-          providers: tuple[str, ...] = ()) -> ReplyRule:
+          providers: tuple[str, ...] = (), methods: tuple[str, ...] = ()) -> ReplyRule:
     return ReplyRule(
         category,
         frozenset(stages),
@@ -61,6 +68,7 @@ def _rule(category: Category, *, stages: tuple[Stage, ...] = (), codes: tuple[in
         frozenset(enhanced),
         re.compile(text, re.IGNORECASE) if text else None,
         frozenset(providers),
+        frozenset(methods),
     )
 
 
@@ -89,6 +97,13 @@ REPLY_RULES: tuple[ReplyRule, ...] = (
     _rule(Category.AUTH_DISABLED, stages=AUTH,
           text=r"smtp ?auth\w* is disabled|basic authentication is disabled|"
                r"authentication disabled|not enabled for (smtp|imap)"),
+    # A refused OAuth token: XOAUTH2/OAUTHBEARER servers answer with a 334 carrying an error
+    # JSON ({"status":"401","schemes":"bearer",...}), then 535 (Microsoft: 5.7.3, Google:
+    # 5.7.8). Placed after AUTH_DISABLED: Microsoft wants SMTP AUTH enabled for OAuth too.
+    _rule(Category.OAUTH_TOKEN_REFUSED, stages=AUTH, methods=("oauth2",),
+          codes=(535, 534, 530, 550, 554)),
+    _rule(Category.OAUTH_TOKEN_REFUSED, stages=AUTH,
+          text=r'"schemes"\s*:\s*"bearer|xoauth2|oauthbearer|invalid_token'),
     _rule(Category.WRONG_CREDENTIALS_OR_AUTH_DISABLED, stages=AUTH, enhanced=("5.7.3",),
           text=r"authentication unsuccessful"),
     _rule(Category.NO_COMMON_MECHANISM, stages=AUTH, enhanced=("5.5.4", "5.7.4")),
@@ -111,6 +126,71 @@ REPLY_RULES: tuple[ReplyRule, ...] = (
     _rule(Category.SENDER_REJECTED, stages=MAIL, codes=(550, 553, 554, 555)),
     _rule(Category.RECIPIENT_REJECTED, stages=(Stage.SENDING,), codes=(550, 551, 553)),
     _rule(Category.TEMPORARY_FAILURE, codes=(450, 451, 452, 454)),
+)
+
+
+@dataclass(frozen=True)
+class OAuthRule:
+    """One row of the OAuth error table. Empty fields match anything."""
+
+    category: Category
+    errors: frozenset[str] = frozenset()  # the OAuth `error` value
+    aadsts: frozenset[str] = frozenset()  # Microsoft's AADSTS number in the description
+    text: re.Pattern[str] | None = None
+    providers: frozenset[str] = frozenset()  # "microsoft", "google"
+
+    def matches(self, error: str, codes: frozenset[str], description: str,
+                provider: str) -> bool:
+        if self.errors and error not in self.errors:
+            return False
+        if self.aadsts and not self.aadsts & codes:
+            return False
+        if self.text is not None and not self.text.search(description):
+            return False
+        return not (self.providers and provider not in self.providers)
+
+
+def _oauth(category: Category, *, errors: tuple[str, ...] = (), aadsts: tuple[str, ...] = (),
+           text: str | None = None, providers: tuple[str, ...] = ()) -> OAuthRule:
+    return OAuthRule(
+        category, frozenset(errors), frozenset(aadsts),
+        re.compile(text, re.IGNORECASE) if text else None, frozenset(providers),
+    )
+
+
+AADSTS_CODE = re.compile(r"\bAADSTS(\d{5,7})\b")
+
+# The first matching rule wins. Microsoft's AADSTS codes say more than the `error` value
+# (AADSTS700016, an unknown client, comes as "unauthorized_client"), so they come first.
+# Sources: learn.microsoft.com/entra/identity-platform/reference-error-codes, RFC 6749
+# section 5.2, and Google's documented token endpoint errors.
+OAUTH_RULES: tuple[OAuthRule, ...] = (
+    _oauth(Category.OAUTH_CONSENT_REQUIRED, aadsts=("65001", "65004", "90094", "90095")),
+    _oauth(Category.OAUTH_WRONG_TENANT,
+           aadsts=("90002", "50020", "50128", "50059", "900023", "90072", "50034")),
+    _oauth(Category.OAUTH_CLIENT_REJECTED,
+           aadsts=("700016", "7000215", "7000222", "7000112", "700027", "50011",
+                   "7000218", "700054", "70002", "700024", "500011", "1002012")),
+    _oauth(Category.OAUTH_SIGN_IN_AGAIN,
+           aadsts=("70008", "700082", "50173", "70000", "54005", "50076", "50079",
+                   "50078", "700084", "70043", "50132", "50133")),
+    # Google domain-wide delegation: the subject is not a user of the Workspace domain.
+    _oauth(Category.OAUTH_WRONG_TENANT, errors=("invalid_grant",),
+           text=r"invalid email or user id|not a valid email"),
+    # Google: the service account key was deleted or does not match.
+    _oauth(Category.OAUTH_CLIENT_REJECTED, errors=("invalid_grant",),
+           text=r"invalid jwt|jwt signature|account not found"),
+    # Google: the client is not authorised for this scope in the Admin console
+    # (domain-wide delegation not granted).
+    _oauth(Category.OAUTH_CONSENT_REQUIRED, errors=("unauthorized_client",),
+           providers=("google",)),
+    _oauth(Category.OAUTH_CONSENT_REQUIRED, errors=("consent_required", "access_denied")),
+    _oauth(Category.OAUTH_SIGN_IN_AGAIN,
+           errors=("invalid_grant", "interaction_required", "login_required")),
+    _oauth(Category.OAUTH_CLIENT_REJECTED,
+           errors=("invalid_client", "unauthorized_client", "invalid_scope",
+                   "unsupported_grant_type", "unsupported_response_type")),
+    _oauth(Category.OAUTH_UNAVAILABLE, errors=("temporarily_unavailable", "server_error")),
 )
 
 # What a failed connection attempt's error number means. Windows has its own numbers.
@@ -341,6 +421,67 @@ EXPLANATIONS: dict[Category, Explanation] = {
         "can tell what it means.",
         None,
     ),
+    Category.OAUTH_NOT_OFFERED: Explanation(
+        "The server does not offer OAuth sign-in (XOAUTH2 or OAUTHBEARER) on this "
+        "connection.",
+        "Check the server name and port against the provider's documentation, or choose "
+        "password sign-in if the provider still allows it.",
+        "auth_method",
+    ),
+    Category.OAUTH_TOKEN_REFUSED: Explanation(
+        "The mail server refused the sign-in token.",
+        "Sign in again. If it keeps failing, the account or app lacks the right to send "
+        "mail over SMTP (the SMTP permission, or SMTP AUTH switched off for the mailbox).",
+        "oauth",
+    ),
+    Category.OAUTH_CONSENT_REQUIRED: Explanation(
+        "Permission to send mail was not granted to the company's sign-in app.",
+        "An administrator of the organisation must grant consent to the app for sending "
+        "mail (SMTP), or the person signing in must accept the permission request.",
+        "company_app",
+    ),
+    Category.OAUTH_WRONG_TENANT: Explanation(
+        "The account does not belong to the organisation (tenant or domain) of this "
+        "sign-in app.",
+        "Check the tenant ID or domain in Company sign-in apps, and that the address "
+        "belongs to that organisation. Sign in with the account of this address.",
+        "company_app",
+    ),
+    Category.OAUTH_CLIENT_REJECTED: Explanation(
+        "The identity provider refused the company's sign-in app (unknown, disabled, or "
+        "a wrong or expired secret).",
+        "Compare the client ID, tenant and secret or certificate in Company sign-in apps "
+        "with the app registration and its settings (redirect URI, public client flows, "
+        "permissions); create a new secret if the old one expired.",
+        "company_app",
+    ),
+    Category.OAUTH_SIGN_IN_AGAIN: Explanation(
+        "The sign-in for this address has expired or was revoked.",
+        "Click Sign in and sign in with this address again. Nothing else needs to change.",
+        "oauth",
+    ),
+    Category.OAUTH_NOT_SET_UP: Explanation(
+        "No sign-in app is set up for this address.",
+        "Add the company's app registration in Settings > Company sign-in apps, or "
+        "choose password sign-in.",
+        "company_app",
+    ),
+    Category.OAUTH_SIGN_IN_TIMEOUT: Explanation(
+        "The sign-in in the browser did not finish in time.",
+        "Click Sign in again and complete the sign-in in the browser window that opens.",
+        "oauth",
+    ),
+    Category.OAUTH_UNAVAILABLE: Explanation(
+        "The sign-in service could not be reached.",
+        "Check this computer's internet connection, proxy and firewall, then try again.",
+        None,
+    ),
+    Category.OAUTH_PROVIDER_ERROR: Explanation(
+        "The sign-in service gave an unexpected answer.",
+        "See Details for the exact answer; the administrator of the app registration can "
+        "tell what it means.",
+        "company_app",
+    ),
 }
 
 # Provider-specific advice: (category, provider key) -> advice.
@@ -391,6 +532,22 @@ PROVIDER_ADVICE: dict[tuple[Category, str], str] = {
     (Category.WRONG_CREDENTIALS_OR_AUTH_DISABLED, "outlook"):
         "Check the password. Outlook.com is retiring password sign-in for mail programs; "
         "if the password is right, the account needs an app password or OAuth.",
+    (Category.OAUTH_CONSENT_REQUIRED, "microsoft365"):
+        "A Microsoft Entra administrator must grant admin consent to the app (Entra admin "
+        "center > App registrations > API permissions > Grant admin consent). App-only "
+        "access also needs the SMTP.SendAsApp permission and an Exchange service "
+        "principal with rights on the mailbox.",
+    (Category.OAUTH_CONSENT_REQUIRED, "gmail"):
+        "A Google Workspace super admin must authorise the service account's client ID "
+        "for https://mail.google.com/ (Admin console > Security > API controls > "
+        "Domain-wide delegation), or the person signing in must allow access to Gmail.",
+    (Category.OAUTH_TOKEN_REFUSED, "microsoft365"):
+        "Sign in again. If it keeps failing, Authenticated SMTP must be enabled for this "
+        "mailbox, and an app-only token needs the SMTP.SendAsApp permission and "
+        "Add-MailboxPermission for the app's service principal.",
+    (Category.OAUTH_TOKEN_REFUSED, "gmail"):
+        "Sign in again. The token must carry the https://mail.google.com/ scope and be "
+        "issued for this very address.",
 }
 
 
@@ -401,14 +558,28 @@ def explanation_for(category: Category, provider: str = "custom") -> Explanation
 
 
 def category_for_reply(
-    stage: Stage | None, code: int | None, text: str, provider: str = "custom"
+    stage: Stage | None, code: int | None, text: str, provider: str = "custom",
+    method: str | None = None,
 ) -> Category:
-    """Classify a server reply. `stage` None means unknown (pasted text)."""
+    """Classify a server reply. `stage` None means unknown (pasted text), and so does
+    `method` None (the sign-in method, "password" or "oauth2")."""
     enhanced = enhanced_code_in(text)
     for rule in REPLY_RULES:
-        if rule.matches(stage, code, enhanced, text, provider):
+        if rule.matches(stage, code, enhanced, text, provider, method):
             return rule.category
     return Category.UNEXPECTED
+
+
+def category_for_oauth_error(error: str, description: str = "", provider: str = "") -> Category:
+    """Classify an identity provider's error answer (`error`, `error_description`).
+
+    `provider` is the identity provider ("microsoft", "google"), not the mail preset.
+    """
+    codes = frozenset(AADSTS_CODE.findall(description))
+    for rule in OAUTH_RULES:
+        if rule.matches(error, codes, description, provider):
+            return rule.category
+    return Category.OAUTH_PROVIDER_ERROR
 
 
 def enhanced_code_in(text: str) -> str | None:

@@ -8,6 +8,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from mailsettings_desktop.core.oauth.providers import (
+    PASSWORD_ONLY,
+    AuthOptions,
+    auth_options_from_json,
+)
 from mailsettings_desktop.core.paths import resources_dir
 from mailsettings_desktop.core.security import Security
 
@@ -29,6 +34,8 @@ class ProviderPreset:
     note: str = ""
     app_password_hint: str = ""
     sources: dict[str, str] = field(default_factory=dict)
+    # Sign-in methods the provider supports, the default one, and its OAuth data.
+    auth: AuthOptions = PASSWORD_ONLY
 
 
 def load_presets(path: Path | None = None) -> tuple[ProviderPreset, ...]:
@@ -48,6 +55,7 @@ def load_presets(path: Path | None = None) -> tuple[ProviderPreset, ...]:
                 note=item.get("note", ""),
                 app_password_hint=item.get("app_password_hint", ""),
                 sources=dict(item.get("sources", {})),
+                auth=auth_options_from_json(item.get("oauth")),
             )
         )
     log.debug("loaded %d provider presets from %s", len(presets), path)

@@ -143,6 +143,29 @@ class SecretStore:
             log.info("password removed from keyring for %s", key)
 
 
+    # Other long-lived secrets (OAuth refresh tokens, client secrets, service-account keys)
+    # share the keyring service but live under their own key namespace, so they can never
+    # collide with an address's password entry ("address-<hex>").
+
+    def put_secret(self, namespace: str, name: str, value: str) -> None:
+        """Keep a secret under `namespace:name`, with the same read-back check as `store`."""
+        self.store(namespaced_key(namespace, name), value)
+
+    def get_secret(self, namespace: str, name: str) -> str | None:
+        return self.get(namespaced_key(namespace, name))
+
+    def delete_secret(self, namespace: str, name: str) -> None:
+        """Remove a namespaced secret; one that is already gone is not an error."""
+        self.delete(namespaced_key(namespace, name))
+
+
+def namespaced_key(namespace: str, name: str) -> str:
+    """The keyring key of a secret that is not an address's password."""
+    if not namespace or ":" in namespace:
+        raise ValueError(f"bad secret namespace {namespace!r}")
+    return f"{namespace}:{name}"
+
+
 def _unusable_message(status: StoreStatus) -> str:
     return (
         f"Passwords cannot be saved: {status.problem} ({status.backend_name}). "

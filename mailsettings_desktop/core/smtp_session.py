@@ -28,6 +28,13 @@ log = logging.getLogger(__name__)
 _MAX_CHALLENGES = 5
 # smtplib's own order of preference (it keeps it inside `login`).
 _PREFERRED_MECHANISMS = ("CRAM-MD5", "PLAIN", "LOGIN")
+# XOAUTH2 first: it is what Microsoft (the only one it offers) and Google document for
+# SMTP; OAUTHBEARER (RFC 7628) when a server offers only that.
+_OAUTH_MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
+
+
+class OAuthNotOfferedError(smtplib.SMTPException):
+    """The server offers AUTH, but neither XOAUTH2 nor OAUTHBEARER."""
 
 
 def ascii_address(address: str) -> str:
@@ -49,6 +56,19 @@ def _local_hostname() -> str:
     except UnicodeError:
         return "localhost"
     return name if "." in name else "localhost.localdomain"
+
+
+def _sasl_name(name: str) -> str:
+    """RFC 5801's saslname: ',' and '=' escaped inside the GS2 header."""
+    return name.replace("=", "=3D").replace(",", "=2C")
+
+
+def _decoded_challenge(reply: bytes) -> bytes:
+    """The error JSON a server puts in its 334 challenge after a refused token."""
+    try:
+        return base64.b64decode(reply.strip(), validate=True).strip()
+    except ValueError:
+        return reply.strip()
 
 
 class SmtpSession(smtplib.SMTP):
@@ -145,6 +165,41 @@ class SmtpSession(smtplib.SMTP):
                 last = exc
         assert last is not None
         raise last
+
+    def sign_in_oauth(self, username: str, token: str, port: int = 0) -> tuple[int, bytes]:
+        """Sign in with an OAuth2 access token over SASL XOAUTH2 or OAUTHBEARER.
+
+        A server that refuses the token first answers 334 with an error JSON (status,
+        scope); the client must answer that with an empty line (XOAUTH2) or %x01
+        (OAUTHBEARER) to get the final reply. The JSON is kept in the error's text,
+        because it tells why (an expired token, a missing scope) better than the 535.
+        """
+        self.ehlo_or_helo_if_needed()
+        if not self.has_extn("auth"):
+            raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+        offered = self.esmtp_features["auth"].upper().split()
+        mechanism = next((m for m in _OAUTH_MECHANISMS if m in offered), None)
+        if mechanism is None:
+            raise OAuthNotOfferedError("The server offers neither XOAUTH2 nor OAUTHBEARER.")
+        if mechanism == "XOAUTH2":
+            initial, abort = f"user={username}\x01auth=Bearer {token}\x01\x01", ""
+        else:
+            initial = (
+                f"n,a={_sasl_name(username)},\x01host={self._host}\x01port={port}"
+                f"\x01auth=Bearer {token}\x01\x01"
+            )
+            abort = encode_base64(b"\x01", eol="")
+        code, reply = self.docmd("AUTH", f"{mechanism} {encode_base64(initial.encode(), eol='')}")
+        details = b""
+        if code == 334:
+            details = _decoded_challenge(reply)
+            code, reply = self.docmd(abort)
+        log.info("AUTH %s answered %s", mechanism, code)
+        if code in (235, 503):
+            return code, reply
+        raise smtplib.SMTPAuthenticationError(
+            code, reply + (b" " + details if details else b"")
+        )
 
     def mail_from(self, sender: str) -> tuple[int, bytes]:
         options: list[str] = []
