@@ -13,17 +13,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import traceback
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
 
 from mailsettings_desktop import APP_DISPLAY_NAME, APP_NAME, ORG_NAME, __version__
-from mailsettings_desktop.core.logs import setup_logging
-from mailsettings_desktop.core.paths import default_db_path
 from mailsettings_desktop.ui.main_window import MainWindow
 
 if TYPE_CHECKING:
@@ -72,30 +69,26 @@ def create_main_window(
 
 
 class _OpenAfterFirstPaint(QObject):
-    """Binds the shown main window to its database once the window has painted once.
+    """Starts logging and binds the shown main window to its database after its first paint.
 
-    Watches the application's events only until that first paint, then gets out of the
-    way; a timer opens the database anyway if no paint comes.
+    It filters the window's own events only (a filter on the whole application would
+    route every start-up event through Python), and a timer opens the database anyway if
+    no paint comes. Until then an exception
+    ends the program with its traceback on stderr, as any Python program does.
     """
 
-    def __init__(self, app: QApplication, window: MainWindow, db_path: Path,
-                 demo: bool) -> None:
+    def __init__(self, app: QApplication, window: MainWindow, args: argparse.Namespace) -> None:
         super().__init__(window)
         self._app = app
         self._window = window
-        self._db_path = db_path
-        self._demo = demo
+        self._args = args
         self._done = False
-        app.installEventFilter(self)
+        window.installEventFilter(self)
         QTimer.singleShot(_OPEN_WITHOUT_PAINT_MS, self._open)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (
-            event.type() == QEvent.Type.Paint
-            and isinstance(watched, QWidget)
-            and watched.window() is self._window
-        ):
-            self._app.removeEventFilter(self)
+        if watched is self._window and event.type() == QEvent.Type.Paint:
+            self._window.removeEventFilter(self)
             # After the paint has reached the screen, not inside it.
             QTimer.singleShot(0, self._open)
         return False
@@ -104,22 +97,31 @@ class _OpenAfterFirstPaint(QObject):
         if self._done:
             return
         self._done = True
-        self._app.removeEventFilter(self)
+        self._window.removeEventFilter(self)
         from PySide6.QtWidgets import QMessageBox
 
+        from mailsettings_desktop.core.logs import setup_logging
+        from mailsettings_desktop.core.paths import default_db_path
         from mailsettings_desktop.core.storage import StorageError
 
+        args = self._args
+        log_path = setup_logging(level=logging.DEBUG if args.debug else logging.INFO)
+        log.info("%s %s starting", APP_NAME, __version__)
+        _install_crash_handler(log_path)
+        db_path = args.db or default_db_path()
         try:
-            context = open_context(self._db_path, self._demo)
+            context = open_context(db_path, args.demo)
         except StorageError as exc:
             log.error("cannot open database: %s", exc)
             QMessageBox.critical(self._window, APP_DISPLAY_NAME, str(exc))
             self._app.exit(2)
             return
-        self._window.bind(context)
+        self._window.bind(context, log_path=str(log_path))
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
+    from mailsettings_desktop.core.paths import default_db_path
+
     parser = argparse.ArgumentParser(
         prog=APP_NAME, description="Configure employees' external email addresses."
     )
@@ -140,6 +142,8 @@ def _install_crash_handler(log_path: Path) -> None:
 
     def handle(kind: type[BaseException], value: BaseException,
                tb: TracebackType | None) -> None:
+        import traceback
+
         log.critical("unexpected error:\n%s", "".join(traceback.format_exception(kind, value, tb)))
         app = QApplication.instance()
         if app is not None:
@@ -163,10 +167,6 @@ def main(argv: list[str] | None = None) -> int:
         from mailsettings_desktop.self_test import run_self_test
 
         return run_self_test(debug=args.debug)
-    log_path = setup_logging(level=logging.DEBUG if args.debug else logging.INFO)
-    log.info("%s %s starting", APP_NAME, __version__)
-    _install_crash_handler(log_path)
-
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
@@ -174,10 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName(ORG_NAME)
     app.setApplicationVersion(__version__)
 
-    db_path = args.db or default_db_path()
-    window = MainWindow(None, str(log_path))
+    # The window first, everything else after it has painted: see the module docstring.
+    window = MainWindow(None)
     window.show()
-    _OpenAfterFirstPaint(app, window, Path(db_path), args.demo)
+    _OpenAfterFirstPaint(app, window, args)
     QTimer.singleShot(0, window.raise_)
     code = app.exec()
     log.info("exiting with %d", code)

@@ -2,19 +2,22 @@
 
 The same widget serves the main window and (later) the employee card, so it opens its
 own dialogs and confirmations and reports changes through `addresses_changed`.
+
+The Add dialog and the address book (which bring in SQLAlchemy, the keyring and the
+account check) are imported when first used, so the main window can paint before them.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMessageBox,
     QPushButton,
     QStackedWidget,
     QTableView,
@@ -22,11 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mailsettings_desktop.core.address_book import SaveError, remove_address
-from mailsettings_desktop.core.records import AddressRecord, EmployeeRecord
-from mailsettings_desktop.ui.address_dialog import AddressDialog
 from mailsettings_desktop.ui.address_model import AddressTableModel
-from mailsettings_desktop.ui.context import AppContext
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMessageBox
+
+    from mailsettings_desktop.core.records import AddressRecord, EmployeeRecord
+    from mailsettings_desktop.ui.address_dialog import AddressDialog
+    from mailsettings_desktop.ui.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +40,18 @@ log = logging.getLogger(__name__)
 class AddressPane(QWidget):
     """Shows and edits the external addresses of the employee set with `set_employee`.
 
+    Built with `context=None` (the main window before its database is open) it shows
+    its empty state until `bind` supplies the context.
+
     Signals:
         addresses_changed(int): an address of that employee was added, changed or removed.
     """
 
     addresses_changed = Signal(int)
 
-    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(self, context: AppContext | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._context = context
+        self._bound_context = context
         self._employee: EmployeeRecord | None = None
         self._dialog: AddressDialog | None = None
 
@@ -59,26 +68,22 @@ class AddressPane(QWidget):
         self._model = AddressTableModel(self)
         self._table = QTableView()
         self._table.setObjectName("addressTable")
-        self._table.setModel(self._model)
         self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self._table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self._table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self._table.setAlternatingRowColors(True)
         self._table.verticalHeader().hide()
         self._table.setWordWrap(False)
-        header = self._table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        header.setMinimumSectionSize(80)
-        header.setHighlightSections(False)
-        self._table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self._table.doubleClicked.connect(self._on_row_double_clicked)
 
         self._empty = QLabel()
         self._empty.setObjectName("addressEmptyState")
-        self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._empty.setWordWrap(True)
-        self._empty.setStyleSheet("color: #5f6368; padding: 24px;")
+        # Centred through the style sheet: see EMPLOYEE_ID_ROLE in employee_model for why
+        # the main window avoids the `Qt` namespace until it has painted once.
+        self._empty.setStyleSheet(
+            "color: #5f6368; padding: 24px; qproperty-alignment: AlignCenter;"
+        )
 
         self._stack = QStackedWidget()
         self._stack.addWidget(self._table)
@@ -108,10 +113,37 @@ class AddressPane(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self._stack, 1)
 
-        self._table.selectionModel().selectionChanged.connect(self._update_buttons)
+        if context is not None:
+            self._attach_model()
         self.set_employee(None)
 
+    def _attach_model(self) -> None:
+        """Give the table its model; done on binding, not before the first paint.
+
+        The header asks the model for its titles as soon as it has one, and the first
+        of those calls builds PySide6's `Qt` enums (some 13 ms), which the main window
+        keeps off its first paint. The table is hidden until an employee is chosen.
+        """
+        self._table.setModel(self._model)
+        header = self._table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(80)
+        header.setHighlightSections(False)
+        self._table.selectionModel().selectionChanged.connect(self._update_buttons)
+
     # Public API ----------------------------------------------------------------------------
+
+    def bind(self, context: AppContext) -> None:
+        if self._bound_context is None:
+            self._bound_context = context
+            self._attach_model()
+
+    @property
+    def _context(self) -> AppContext:
+        if self._bound_context is None:
+            raise RuntimeError("the address pane is not bound to a database yet")
+        return self._bound_context
 
     @property
     def employee(self) -> EmployeeRecord | None:
@@ -179,6 +211,8 @@ class AddressPane(QWidget):
     # Handlers ------------------------------------------------------------------------------
 
     def _open_dialog(self, existing: AddressRecord | None) -> AddressDialog | None:
+        from mailsettings_desktop.ui.address_dialog import AddressDialog
+
         assert self._employee is not None
         if self._dialog is not None:
             self._dialog.raise_()
@@ -207,6 +241,8 @@ class AddressPane(QWidget):
         self._open_dialog(self._model.address_at(index.row()))
 
     def _on_remove_clicked(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         record = self.selected_address()
         if record is None:
             return
@@ -231,6 +267,10 @@ class AddressPane(QWidget):
 
     def _on_remove_answered(self, box: QMessageBox, remove_button: QPushButton,
                             record: AddressRecord) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        from mailsettings_desktop.core.address_book import SaveError, remove_address
+
         box.deleteLater()
         if box.clickedButton() is not remove_button:
             return
@@ -244,7 +284,8 @@ class AddressPane(QWidget):
 
     def _update_buttons(self) -> None:
         has_employee = self._employee is not None
-        has_selection = bool(self._table.selectionModel().selectedRows())
+        selection = self._table.selectionModel()
+        has_selection = selection is not None and bool(selection.selectedRows())
         self._add.setEnabled(has_employee)
         self._edit.setEnabled(has_selection)
         self._remove.setEnabled(has_selection)

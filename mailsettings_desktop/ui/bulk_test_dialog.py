@@ -168,7 +168,11 @@ class BulkTestDialog(QDialog):
         self._tested += 1
         if not result.ok:
             self._failed += 1
-            self._failures.add(record.email, self._names.get(record.employee_id, "") if record.employee_id else "Company address", result)
+            owner = (
+                self._names.get(record.employee_id, "")
+                if record.employee_id is not None else "Company address"
+            )
+            self._failures.add(record.email, owner, result)
         self._progress.setValue(self._tested)
         self._update_count()
         stamp = TestStamp(result.ok, result.headline, datetime.now(UTC).replace(tzinfo=None))

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from mailsettings_desktop.core.presets import ProviderPreset
-from mailsettings_desktop.core.secrets import SecretStore
-from mailsettings_desktop.core.storage import Database
-from mailsettings_desktop.ui.check_runner import CheckRunner
+# Names for type checking only: importing them would load SQLAlchemy and the keyring
+# before the main window's first paint.
+if TYPE_CHECKING:
+    from mailsettings_desktop.core.oauth import TokenService
+    from mailsettings_desktop.core.presets import ProviderPreset
+    from mailsettings_desktop.core.secrets import SecretStore
+    from mailsettings_desktop.core.storage import Database
+    from mailsettings_desktop.ui.check_runner import CheckRunner
 
 
 @dataclass
@@ -16,3 +21,5 @@ class AppContext:
     secrets: SecretStore
     runner: CheckRunner
     presets: tuple[ProviderPreset, ...]
+    # Created on first use by `ui.oauth_support.token_service` (it loads authlib).
+    tokens: TokenService | None = None

@@ -6,6 +6,8 @@ everything that can be done with addresses there can be done here.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
@@ -17,9 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mailsettings_desktop.core.records import EmployeeRecord
 from mailsettings_desktop.ui.address_pane import AddressPane
-from mailsettings_desktop.ui.context import AppContext
+
+if TYPE_CHECKING:
+    from mailsettings_desktop.core.records import EmployeeRecord
+    from mailsettings_desktop.ui.context import AppContext
 
 
 class EmployeeCard(QDialog):

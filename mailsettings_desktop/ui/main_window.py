@@ -1,10 +1,17 @@
-"""The main window: employees on the left, the selected employee's addresses on the right."""
+"""The main window: employees on the left, the selected employee's addresses on the right.
+
+The window can be built and shown before the database is open (`MainWindow(None)`, then
+`bind(context)`): the program shows it first and loads SQLAlchemy, the keyring and the
+employees right after its first paint. For the same reason this module imports the
+dialogs that need the database only when they are opened.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelection, QModelIndex, Qt
+from PySide6.QtCore import QItemSelection, QModelIndex
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -14,7 +21,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListView,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -23,22 +29,23 @@ from PySide6.QtWidgets import (
 )
 
 from mailsettings_desktop import APP_DISPLAY_NAME, __version__
-from mailsettings_desktop.core.records import AddressRecord, EmployeeRecord
 from mailsettings_desktop.ui.address_pane import AddressPane
-from mailsettings_desktop.ui.bulk_test_dialog import BulkTestDialog
-from mailsettings_desktop.ui.context import AppContext
-from mailsettings_desktop.ui.employee_card import EmployeeCard
-from mailsettings_desktop.ui.employee_model import (
-    EMPLOYEE_ID_ROLE,
-    EmployeeFilterModel,
-    EmployeeListModel,
-)
-from mailsettings_desktop.ui.explain_window import ExplainWindow
-from mailsettings_desktop.ui.preferences import PreferencesDialog, test_all_concurrency
-from mailsettings_desktop.ui.record_dialogs import EmployeeDialog, ProjectDialog
+from mailsettings_desktop.ui.employee_model import EMPLOYEE_ID_ROLE, EmployeeListModel
 from mailsettings_desktop.ui.style import APP_STYLESHEET
 
+if TYPE_CHECKING:
+    from mailsettings_desktop.core.records import AddressRecord, EmployeeRecord
+    from mailsettings_desktop.ui.bulk_test_dialog import BulkTestDialog
+    from mailsettings_desktop.ui.context import AppContext
+    from mailsettings_desktop.ui.employee_card import EmployeeCard
+    from mailsettings_desktop.ui.explain_window import ExplainWindow
+    from mailsettings_desktop.ui.preferences import PreferencesDialog
+    from mailsettings_desktop.ui.record_dialogs import EmployeeDialog, ProjectDialog
+
 log = logging.getLogger(__name__)
+
+# The objectName of BulkTestDialog, found by name so closing needs no import of it.
+_TEST_ALL_DIALOG = "testAllDialog"
 
 _KEYRING_NAMES = {
     "keyring.backends.Windows.WinVaultKeyring": "Windows Credential Manager",
@@ -54,20 +61,22 @@ def keyring_display_name(backend_name: str) -> str:
 
 
 class MainWindow(QMainWindow):
-    """Lists employees and shows the external addresses of the one selected."""
+    """Lists employees and shows the external addresses of the one selected.
 
-    def __init__(self, context: AppContext, log_path: str = "") -> None:
+    Built with a context it is bound at once; built with None it shows an empty,
+    inert window until `bind` attaches the database.
+    """
+
+    def __init__(self, context: AppContext | None = None, log_path: str = "") -> None:
         super().__init__()
-        self._context = context
+        self._context: AppContext | None = None
         self._log_path = log_path
+        self._needs_database: list[QAction | QPushButton] = []
         self.setObjectName("mainWindow")
         self.setWindowTitle(f"{APP_DISPLAY_NAME} — external email addresses")
         self.setStyleSheet(APP_STYLESHEET)
-        context.runner.setParent(self)
 
         self._employees = EmployeeListModel(self)
-        self._filtered = EmployeeFilterModel(self)
-        self._filtered.setSourceModel(self._employees)
 
         self._filter = QLineEdit()
         self._filter.setObjectName("employeeFilter")
@@ -77,7 +86,7 @@ class MainWindow(QMainWindow):
 
         self._list = QListView()
         self._list.setObjectName("employeeList")
-        self._list.setModel(self._filtered)
+        self._list.setModel(self._employees)
         self._list.setUniformItemSizes(True)
         self._list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self._list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -88,8 +97,11 @@ class MainWindow(QMainWindow):
         self._no_employees = QLabel()
         self._no_employees.setObjectName("employeeEmptyState")
         self._no_employees.setWordWrap(True)
-        self._no_employees.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._no_employees.setStyleSheet("color: #5f6368; padding: 12px;")
+        # Centred through the style sheet: see EMPLOYEE_ID_ROLE in employee_model for why
+        # the main window avoids the `Qt` namespace until it has painted once.
+        self._no_employees.setStyleSheet(
+            "color: #5f6368; padding: 12px; qproperty-alignment: AlignCenter;"
+        )
         self._list_stack = QStackedWidget()
         self._list_stack.addWidget(self._list)
         self._list_stack.addWidget(self._no_employees)
@@ -97,6 +109,7 @@ class MainWindow(QMainWindow):
         add_employee = QPushButton("Add employee…")
         add_employee.setObjectName("addEmployeeButton")
         add_employee.clicked.connect(self.open_employee_dialog)
+        self._needs_database.append(add_employee)
 
         heading = QLabel("Employees")
         heading_font = heading.font()
@@ -117,7 +130,7 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self._list_stack, 1)
         left_layout.addWidget(add_employee)
 
-        self._pane = AddressPane(context)
+        self._pane = AddressPane(None)
         self._pane.addresses_changed.connect(self._on_addresses_changed)
 
         splitter = QSplitter()
@@ -130,60 +143,90 @@ class MainWindow(QMainWindow):
 
         central = QWidget()
         central_layout = QVBoxLayout(central)
-        central_layout.addWidget(self._keyring_banner())
+        self._banner = QFrame()
+        self._banner.setObjectName("banner")
+        self._banner_label = QLabel()
+        self._banner_label.setObjectName("keyringBanner")
+        self._banner_label.setWordWrap(True)
+        QVBoxLayout(self._banner).addWidget(self._banner_label)
+        self._banner.setVisible(False)
+        central_layout.addWidget(self._banner)
         central_layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
         self._build_menus()
-        self._build_status_bar()
         self.resize(1120, 680)
+        if context is not None:
+            self.bind(context)
+        else:
+            self._show_opening()
+
+    def bind(self, context: AppContext, log_path: str | None = None) -> None:
+        """Attach the database, keyring and check runner, and list the employees."""
+        if self._context is not None:
+            raise RuntimeError("the main window is already bound to a database")
+        self._context = context
+        if log_path is not None:
+            self._log_path = log_path
+        context.runner.setParent(self)
+        self._pane.bind(context)
+        self._set_shortcuts()
+        self._show_keyring_status()
+        self._build_status_bar()
+        for control in self._needs_database:
+            control.setEnabled(True)
         self.reload_employees()
 
     # Building ------------------------------------------------------------------------------
 
-    def _keyring_banner(self) -> QFrame:
-        status = self._context.secrets.status()
-        banner = QFrame()
-        banner.setObjectName("banner")
-        label = QLabel(
+    def _show_opening(self) -> None:
+        for control in self._needs_database:
+            control.setEnabled(False)
+        self._no_employees.setText("Opening the database…")
+        self._list_stack.setCurrentWidget(self._no_employees)
+        self.statusBar().showMessage("Opening the database…")
+
+    def _show_keyring_status(self) -> None:
+        status = self.context.secrets.status()
+        self._banner_label.setText(
             f"<b>Passwords cannot be saved on this computer:</b> {status.problem} "
             f"({status.backend_name}). This program keeps passwords only in the operating "
             "system's keyring (Windows Credential Manager, macOS Keychain, GNOME Keyring or "
             "KWallet). Until one is available, new addresses cannot be saved."
         )
-        label.setObjectName("keyringBanner")
-        label.setWordWrap(True)
-        QVBoxLayout(banner).addWidget(label)
-        banner.setVisible(not status.usable)
+        self._banner.setVisible(not status.usable)
         if not status.usable:
             log.warning("keyring unusable: %s (%s)", status.problem, status.backend_name)
-        return banner
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
 
         edit_menu = self.menuBar().addMenu("&Edit")
         add_employee = QAction("Add &employee…", self)
-        add_employee.setShortcut(QKeySequence.StandardKey.New)
         add_employee.triggered.connect(self.open_employee_dialog)
         add_project = QAction("Add &project…", self)
         add_project.triggered.connect(self.open_project_dialog)
         add_address = QAction("Add external email &address…", self)
-        add_address.setShortcut(QKeySequence("Ctrl+Shift+N"))
         add_address.triggered.connect(self._pane.open_add_dialog)
         find = QAction("&Find employee", self)
-        find.setShortcut(QKeySequence.StandardKey.Find)
         find.triggered.connect(self._focus_filter)
         for action in (add_employee, add_project, add_address, find):
             edit_menu.addAction(action)
+        # Shortcuts are given in `_set_shortcuts`, after the first paint: converting a key
+        # sequence builds PySide6's `Qt` enums (see EMPLOYEE_ID_ROLE in employee_model).
+        self._shortcuts: list[tuple[QAction, QKeySequence.StandardKey | str]] = [
+            (quit_action, QKeySequence.StandardKey.Quit),
+            (add_employee, QKeySequence.StandardKey.New),
+            (add_address, "Ctrl+Shift+N"),
+            (find, QKeySequence.StandardKey.Find),
+        ]
+        self._needs_database.extend((add_employee, add_project, add_address))
 
         tools = self.addToolBar("Tools")
         tools.setObjectName("mainToolBar")
         tools.setMovable(False)
-        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         test_all = QAction("Test all addresses", self)
         test_all.setObjectName("testAllAction")
         test_all.setToolTip("Re-test every saved address and list the ones that fail")
@@ -196,6 +239,7 @@ class MainWindow(QMainWindow):
         preferences.triggered.connect(self.open_preferences)
         tools.addAction(test_all)
         tools.addAction(test_employee)
+        self._needs_database.extend((test_all, test_employee))
         edit_menu.addSeparator()
         edit_menu.addAction(preferences)
 
@@ -207,22 +251,28 @@ class MainWindow(QMainWindow):
         about.triggered.connect(self._show_about)
         help_menu.addAction(about)
 
+    def _set_shortcuts(self) -> None:
+        for action, keys in self._shortcuts:
+            action.setShortcut(QKeySequence(keys))
+
     def _build_status_bar(self) -> None:
-        status = self._context.secrets.status()
+        status = self.context.secrets.status()
         keyring_text = (
             f"Passwords kept in: {keyring_display_name(status.backend_name)}"
             if status.usable else "Passwords: no usable keyring"
         )
-        self.statusBar().showMessage(f"Database: {self._context.db.path}   ·   {keyring_text}")
+        self.statusBar().showMessage(f"Database: {self.context.db.path}   ·   {keyring_text}")
 
     # Employees -----------------------------------------------------------------------------
 
     def reload_employees(self, select_id: int | None = None) -> None:
+        """Read the employee list again (after an add or rename) and keep the selection."""
+        from mailsettings_desktop.core.list_queries import load_employee_index
+
         current = self._pane.employee
-        employees = self._context.db.list_employees()
-        self._employees.set_employees(employees)
-        self._count.setText(str(len(employees)) if employees else "")
-        if employees:
+        self._employees.set_index(load_employee_index(self.context.db.engine))
+        self._update_count()
+        if self._employees.total:
             self._list_stack.setCurrentWidget(self._list)
         else:
             self._no_employees.setText(
@@ -237,29 +287,47 @@ class MainWindow(QMainWindow):
             self._pane.set_employee(None)
 
     def select_employee(self, employee_id: int) -> bool:
-        row = self._employees.row_of(employee_id)
-        if row is None:
+        if not self._employees.is_listed(employee_id):
             self._pane.set_employee(None)
             return False
-        index = self._filtered.mapFromSource(self._employees.index(row))
-        if not index.isValid():
+        row = self._employees.row_of(employee_id)
+        if row is None:
             self._filter.clear()
-            index = self._filtered.mapFromSource(self._employees.index(row))
+            row = self._employees.row_of(employee_id)
+        assert row is not None
+        index = self._employees.index(row, 0)
         self._list.setCurrentIndex(index)
         self._list.scrollTo(index)
         return True
 
+    def _update_count(self) -> None:
+        total = self._employees.total
+        shown = self._employees.matching
+        self._count.setText(
+            "" if not total else str(total) if shown == total else f"{shown} of {total}"
+        )
+
     def _on_filter_changed(self, text: str) -> None:
-        self._filtered.set_filter_text(text)
-        if self._filtered.rowCount() == 1:
-            self._list.setCurrentIndex(self._filtered.index(0, 0))
+        if not self._employees.set_filter_text(text):
+            return
+        self._update_count()
+        if self._employees.matching == 1:
+            self._list.setCurrentIndex(self._employees.index(0, 0))
+            return
+        # The model was reset; put the employee on the right back as the current row
+        # when the filter still shows them (the pane itself stays as it is).
+        current = self._pane.employee
+        row = self._employees.row_of(current.id) if current is not None else None
+        if row is not None:
+            index = self._employees.index(row, 0)
+            self._list.setCurrentIndex(index)
+            self._list.scrollTo(index)
 
     def _on_employee_selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         indexes = selected.indexes()
         if not indexes:
             return
-        source = self._filtered.mapToSource(indexes[0])
-        employee = self._employees.employee_at(source.row())
+        employee = self._employees.employee_at(indexes[0].row())
         if self._pane.employee is None or self._pane.employee.id != employee.id:
             self._pane.set_employee(employee)
 
@@ -267,35 +335,45 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Saved.", 4000)
         if self._pane.employee is not None and self._pane.employee.id == employee_id:
             self._pane.refresh()
-        for card in self.findChildren(EmployeeCard):
+        for card in self._open_cards():
             if card.employee.id == employee_id:
                 card.address_pane.refresh()
 
     def _on_employee_activated(self, index: QModelIndex) -> None:
-        source = self._filtered.mapToSource(index)
-        self.open_employee_card(self._employees.employee_at(source.row()).id)
+        self.open_employee_card(int(index.data(EMPLOYEE_ID_ROLE)))
 
     def open_employee_card(self, employee_id: int) -> EmployeeCard | None:
         """Open (or bring forward) the card of one employee."""
-        for card in self.findChildren(EmployeeCard):
+        from mailsettings_desktop.ui.employee_card import EmployeeCard
+
+        for card in self._open_cards():
             if card.employee.id == employee_id:
                 card.raise_()
                 card.activateWindow()
                 return card
-        row = self._employees.row_of(employee_id)
-        if row is None:
+        employee = self.context.db.get_employee(employee_id)
+        if employee is None:
             return None
-        card = EmployeeCard(self._context, self._employees.employee_at(row), self)
+        card = EmployeeCard(self.context, employee, self)
         card.addresses_changed.connect(self._on_addresses_changed)
         card.show()
         return card
+
+    def _open_cards(self) -> list[EmployeeCard]:
+        from mailsettings_desktop.ui.employee_card import EmployeeCard
+
+        return self.findChildren(EmployeeCard)
 
     def _focus_filter(self) -> None:
         self._filter.setFocus()
         self._filter.selectAll()
 
     def open_employee_dialog(self) -> EmployeeDialog:
-        dialog = EmployeeDialog(self._context.db, self)
+        from PySide6.QtCore import Qt
+
+        from mailsettings_desktop.ui.record_dialogs import EmployeeDialog
+
+        dialog = EmployeeDialog(self.context.db, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.employee_added.connect(self._on_employee_added)
         dialog.open()
@@ -305,7 +383,11 @@ class MainWindow(QMainWindow):
         self.reload_employees(select_id=record.id)
 
     def open_project_dialog(self) -> ProjectDialog:
-        dialog = ProjectDialog(self._context.db, self)
+        from PySide6.QtCore import Qt
+
+        from mailsettings_desktop.ui.record_dialogs import ProjectDialog
+
+        dialog = ProjectDialog(self.context.db, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.project_added.connect(self._on_project_added)
         dialog.open()
@@ -320,6 +402,9 @@ class MainWindow(QMainWindow):
 
     @property
     def context(self) -> AppContext:
+        """The database, keyring and check runner; only once `bind` has run."""
+        if self._context is None:
+            raise RuntimeError("the main window is not bound to a database yet")
         return self._context
 
     def selected_employee_id(self) -> int | None:
@@ -331,21 +416,25 @@ class MainWindow(QMainWindow):
     # Test all --------------------------------------------------------------------------
 
     def test_all_addresses(self) -> BulkTestDialog | None:
-        return self._start_test_all(self._context.db.all_addresses())
+        return self._start_test_all(self.context.db.all_addresses())
 
     def test_employee_addresses(self) -> BulkTestDialog | None:
         employee = self._pane.employee
         if employee is None:
             self.statusBar().showMessage("Select an employee first.", 4000)
             return None
-        return self._start_test_all(self._context.db.addresses_for_employee(employee.id))
+        return self._start_test_all(self.context.db.addresses_for_employee(employee.id))
 
     def _start_test_all(self, records: list[AddressRecord]) -> BulkTestDialog | None:
         if not records:
             self.statusBar().showMessage("There are no saved addresses to test.", 4000)
             return None
-        names = {e.id: e.name for e in self._context.db.list_employees(include_inactive=True)}
-        dialog = BulkTestDialog(self._context, records, names, test_all_concurrency(), self)
+        from mailsettings_desktop.core.list_queries import load_employee_names
+        from mailsettings_desktop.ui.bulk_test_dialog import BulkTestDialog
+        from mailsettings_desktop.ui.preferences import test_all_concurrency
+
+        names = load_employee_names(self.context.db.engine)
+        dialog = BulkTestDialog(self.context, records, names, test_all_concurrency(), self)
         dialog.address_tested.connect(self._on_address_retested)
         dialog.show()
         dialog.start()
@@ -353,30 +442,38 @@ class MainWindow(QMainWindow):
 
     def _on_address_retested(self, record: AddressRecord) -> None:
         self._pane.show_updated_address(record)
-        for card in self.findChildren(EmployeeCard):
+        for card in self._open_cards():
             card.address_pane.show_updated_address(record)
 
     def open_preferences(self) -> PreferencesDialog:
+        from mailsettings_desktop.ui.preferences import PreferencesDialog
+
         dialog = PreferencesDialog(self)
         dialog.open()
         return dialog
 
     def open_explain_window(self) -> ExplainWindow:
-        window = ExplainWindow(self._context.presets, self)
+        from mailsettings_desktop.ui.explain_window import ExplainWindow
+
+        window = ExplainWindow(self.context.presets, self)
         window.show()
         return window
 
     def _show_about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         QMessageBox.about(
             self,
             f"About {APP_DISPLAY_NAME}",
             f"<b>{APP_DISPLAY_NAME}</b> {__version__}<br>Configure the external email "
-            f"addresses of your company's employees.<br><br>Database: {self._context.db.path}"
+            f"addresses of your company's employees.<br><br>Database: "
+            f"{self._context.db.path if self._context else 'not open yet'}"
             f"<br>Log file: {self._log_path or 'not written'}",
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        for dialog in self.findChildren(BulkTestDialog):
+        for dialog in self.findChildren(QWidget, _TEST_ALL_DIALOG):
             dialog.close()
-        self._context.runner.shutdown()
+        if self._context is not None:
+            self._context.runner.shutdown()
         super().closeEvent(event)

@@ -1,0 +1,1 @@
+"""The company-sized benchmark (see run.py)."""
