@@ -31,7 +31,7 @@ def test_double_click_opens_card_with_the_same_pane_widget(
     assert child(card, QLabel, "cardName").text() == EMPLOYEE
     tabs = child(card, QTabWidget, "employeeCardTabs")
     assert [tabs.tabText(i) for i in range(tabs.count())] == [
-        "General", "External email addresses"]
+        "General", "External email addresses", "Sending"]
     assert type(tabs.widget(1)) is AddressPane
     assert type(window.address_pane) is AddressPane
 

@@ -22,19 +22,22 @@ if TYPE_CHECKING:
 
 
 class EmployeeRow(NamedTuple):
-    """One active employee as listed: what the list shows and what a record needs."""
+    """One employee as listed: what the list shows and what a record needs."""
 
     id: int
     name: str
     position: str
     internal_email: str | None
+    active: bool = True
 
     def record(self) -> EmployeeRecord:
         # Imported here: the records module's dataclasses cost milliseconds to build, and
         # this module is loaded before the main window's first paint.
         from mailsettings_desktop.core.records import EmployeeRecord
 
-        return EmployeeRecord(self.id, self.name, self.position, self.internal_email, True)
+        return EmployeeRecord(
+            self.id, self.name, self.position, self.internal_email, self.active
+        )
 
 
 def filter_words(text: str) -> tuple[str, ...]:

@@ -18,17 +18,17 @@ from mailsettings_desktop.core.records import ProjectRecord
 log = logging.getLogger(__name__)
 
 
-def load_employee_index(engine: Engine) -> EmployeeIndex:
-    """Every active employee in name order, read with a single select."""
-    query = (
-        select(Employee.id, Employee.name, Employee.position, Employee.internal_email)
-        .where(Employee.active.is_(True))
-        .order_by(Employee.name, Employee.id)
-    )
+def load_employee_index(engine: Engine, include_inactive: bool = False) -> EmployeeIndex:
+    """Every active employee (or every employee) in name order, read with a single select."""
+    query = select(
+        Employee.id, Employee.name, Employee.position, Employee.internal_email, Employee.active
+    ).order_by(Employee.name, Employee.id)
+    if not include_inactive:
+        query = query.where(Employee.active.is_(True))
     with engine.connect() as conn:
         rows = [
-            EmployeeRow(id_, name, position or "", internal_email)
-            for id_, name, position, internal_email in conn.execute(query)
+            EmployeeRow(id_, name, position or "", internal_email, bool(active))
+            for id_, name, position, internal_email, active in conn.execute(query)
         ]
     log.debug("employee index loaded: %d employees", len(rows))
     return EmployeeIndex(rows)

@@ -1,4 +1,4 @@
-"""The table of one employee's external addresses."""
+"""The table of one employee's external addresses (or of the company's shared ones)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 _Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Address", "Sender name", "Server", "Projects", "Last test")
+# Company addresses show who may send from them where an employee's show the sender name.
+COMPANY_COLUMNS = ("Address", "May be used by", "Server", "Projects", "Last test")
 # Role numbers as plain ints: the first use of PySide6's `Qt` namespace builds all of its
 # Python enums at once (some 13 ms on Python 3.11), and this module is loaded, and its
 # defaults evaluated, before the main window's first paint.
@@ -35,9 +37,11 @@ def last_test_text(record: AddressRecord) -> str:
 class AddressTableModel(QAbstractTableModel):
     """Rows are `AddressRecord`s; the default address is marked and shown in bold."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, company: bool = False) -> None:
         super().__init__(parent)
         self._rows: list[AddressRecord] = []
+        self._company = company
+        self._columns = COMPANY_COLUMNS if company else COLUMNS
 
     def set_addresses(self, rows: list[AddressRecord]) -> None:
         self.beginResetModel()
@@ -49,7 +53,7 @@ class AddressTableModel(QAbstractTableModel):
         for row, current in enumerate(self._rows):
             if current.id == record.id:
                 self._rows[row] = record
-                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(self._columns) - 1))
                 return True
         return False
 
@@ -60,14 +64,14 @@ class AddressTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
+        return 0 if parent.isValid() else len(self._columns)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = _DISPLAY_ROLE) -> Any:
         from PySide6.QtCore import Qt  # see _DISPLAY_ROLE
 
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
+            return self._columns[section]
         return None
 
     def data(self, index: _Index, role: int = _DISPLAY_ROLE) -> Any:
@@ -99,10 +103,14 @@ class AddressTableModel(QAbstractTableModel):
             return record.id
         return None
 
-    @staticmethod
-    def _display(record: AddressRecord, column: int) -> str:
+    def _display(self, record: AddressRecord, column: int) -> str:
         if column == 0:
             return f"★ {record.email}" if record.is_default else record.email
+        if column == 1 and self._company:
+            if record.all_employees:
+                return "All employees"
+            count = len(record.allowed_employee_ids)
+            return f"{count} employee{'s' if count != 1 else ''}" if count else "Nobody yet"
         if column == 1:
             return record.sender_name
         if column == 2:

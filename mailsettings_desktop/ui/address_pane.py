@@ -36,6 +36,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# What `addresses_changed` carries for a company address, which has no employee.
+COMPANY_OWNER = 0
+_EMPLOYEE_NAMES = {"table": "addressTable", "add": "addAddressButton",
+                   "edit": "editAddressButton", "remove": "removeAddressButton"}
+_COMPANY_NAMES = {"table": "companyAddressTable", "add": "addCompanyAddressButton",
+                  "edit": "editCompanyAddressButton", "remove": "removeCompanyAddressButton"}
+
+
+def _owner(record: AddressRecord) -> int:
+    return record.employee_id if record.employee_id is not None else COMPANY_OWNER
+
 
 class AddressPane(QWidget):
     """Shows and edits the external addresses of the employee set with `set_employee`.
@@ -43,17 +54,25 @@ class AddressPane(QWidget):
     Built with `context=None` (the main window before its database is open) it shows
     its empty state until `bind` supplies the context.
 
+    With `company=True` it shows and edits the company's shared addresses instead; its
+    widgets then carry "Company" in their objectNames (companyAddressTable,
+    addCompanyAddressButton, ...) so the employee pane's names stay unique.
+
     Signals:
-        addresses_changed(int): an address of that employee was added, changed or removed.
+        addresses_changed(int): an address of that employee was added, changed or removed
+            (COMPANY_OWNER for a company address).
     """
 
     addresses_changed = Signal(int)
 
-    def __init__(self, context: AppContext | None, parent: QWidget | None = None) -> None:
+    def __init__(self, context: AppContext | None, parent: QWidget | None = None,
+                 company: bool = False) -> None:
         super().__init__(parent)
         self._bound_context = context
+        self._company = company
         self._employee: EmployeeRecord | None = None
         self._dialog: AddressDialog | None = None
+        names = _COMPANY_NAMES if company else _EMPLOYEE_NAMES
 
         self._title = QLabel()
         self._title.setObjectName("addressPaneTitle")
@@ -65,9 +84,9 @@ class AddressPane(QWidget):
         self._subtitle.setObjectName("addressPaneSubtitle")
         self._subtitle.setStyleSheet("color: #5f6368;")
 
-        self._model = AddressTableModel(self)
+        self._model = AddressTableModel(self, company=company)
         self._table = QTableView()
-        self._table.setObjectName("addressTable")
+        self._table.setObjectName(names["table"])
         self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self._table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self._table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -89,13 +108,15 @@ class AddressPane(QWidget):
         self._stack.addWidget(self._table)
         self._stack.addWidget(self._empty)
 
-        self._add = QPushButton("Add external email address…")
-        self._add.setObjectName("addAddressButton")
+        self._add = QPushButton(
+            "Add company address…" if company else "Add external email address…"
+        )
+        self._add.setObjectName(names["add"])
         self._add.setDefault(False)
         self._edit = QPushButton("Edit…")
-        self._edit.setObjectName("editAddressButton")
+        self._edit.setObjectName(names["edit"])
         self._remove = QPushButton("Remove")
-        self._remove.setObjectName("removeAddressButton")
+        self._remove.setObjectName(names["remove"])
         self._add.clicked.connect(self.open_add_dialog)
         self._edit.clicked.connect(self._on_edit_clicked)
         self._remove.clicked.connect(self._on_remove_clicked)
@@ -158,6 +179,9 @@ class AddressPane(QWidget):
         self.refresh()
 
     def refresh(self, select_address_id: int | None = None) -> None:
+        if self._company:
+            self._refresh_company(select_address_id)
+            return
         employee = self._employee
         if employee is None:
             self._title.setText("External email addresses")
@@ -184,11 +208,38 @@ class AddressPane(QWidget):
                 "writes to clients from."
             )
             self._stack.setCurrentWidget(self._empty)
-        if select_address_id is not None:
-            for row in range(self._model.rowCount()):
-                if self._model.address_at(row).id == select_address_id:
-                    self._table.selectRow(row)
+        self._select(select_address_id)
         self._update_buttons()
+
+    def _refresh_company(self, select_address_id: int | None) -> None:
+        self._title.setText("Company addresses")
+        self._subtitle.setText(
+            "Shared mailboxes (for example support@) that the employees you choose may send "
+            "from. An employee's own address for a project comes first."
+        )
+        if self._bound_context is None:
+            self._stack.setCurrentWidget(self._empty)
+            return
+        rows = self._context.db.company_addresses()
+        self._model.set_addresses(rows)
+        if rows:
+            self._stack.setCurrentWidget(self._table)
+            self._fit_columns()
+        else:
+            self._empty.setText(
+                "No company addresses yet.\n\nClick “Add company address…” to set up a "
+                "shared mailbox, then choose which employees may send from it."
+            )
+            self._stack.setCurrentWidget(self._empty)
+        self._select(select_address_id)
+        self._update_buttons()
+
+    def _select(self, address_id: int | None) -> None:
+        if address_id is None:
+            return
+        for row in range(self._model.rowCount()):
+            if self._model.address_at(row).id == address_id:
+                self._table.selectRow(row)
 
     def _fit_columns(self) -> None:
         """Size every column but Projects to its content, capped so Projects stays readable."""
@@ -204,7 +255,7 @@ class AddressPane(QWidget):
         return self._model.address_at(rows[0].row()) if rows else None
 
     def open_add_dialog(self) -> AddressDialog | None:
-        if self._employee is None:
+        if self._employee is None and not self._company:
             return None
         return self._open_dialog(None)
 
@@ -213,7 +264,7 @@ class AddressPane(QWidget):
     def _open_dialog(self, existing: AddressRecord | None) -> AddressDialog | None:
         from mailsettings_desktop.ui.address_dialog import AddressDialog
 
-        assert self._employee is not None
+        assert self._employee is not None or self._company
         if self._dialog is not None:
             self._dialog.raise_()
             self._dialog.activateWindow()
@@ -230,7 +281,7 @@ class AddressPane(QWidget):
 
     def _on_address_saved(self, record: AddressRecord) -> None:
         self.refresh(select_address_id=record.id)
-        self.addresses_changed.emit(record.employee_id)
+        self.addresses_changed.emit(_owner(record))
 
     def _on_edit_clicked(self) -> None:
         record = self.selected_address()
@@ -254,7 +305,8 @@ class AddressPane(QWidget):
         box = QMessageBox(
             QMessageBox.Icon.Question,
             "Remove external email address",
-            f"Remove {record.email} from {self._employee.name if self._employee else ''}?",
+            f"Remove {record.email} from "
+            f"{self._employee.name if self._employee else 'the company addresses'}?",
             QMessageBox.StandardButton.Cancel,
             self,
         )
@@ -280,10 +332,10 @@ class AddressPane(QWidget):
             QMessageBox.warning(self, "The address was not removed", str(exc))
             return
         self.refresh()
-        self.addresses_changed.emit(record.employee_id)
+        self.addresses_changed.emit(_owner(record))
 
     def _update_buttons(self) -> None:
-        has_employee = self._employee is not None
+        has_employee = self._employee is not None or self._company
         selection = self._table.selectionModel()
         has_selection = selection is not None and bool(selection.selectedRows())
         self._add.setEnabled(has_employee)

@@ -66,6 +66,13 @@ class EmployeeCard(QDialog):
         self._tabs.setObjectName("employeeCardTabs")
         self._tabs.addTab(general, "General")
         self._tabs.addTab(self._pane, "External email addresses")
+        from mailsettings_desktop.ui.sending_view import SendingView
+
+        self._sending = SendingView(context.db)
+        self._sending.setObjectName("cardSendingView")
+        self._tabs.addTab(self._sending, "Sending")
+        self._tabs.currentChanged.connect(self._on_tab_changed)
+        self._pane.addresses_changed.connect(self._on_tab_changed)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
@@ -81,6 +88,10 @@ class EmployeeCard(QDialog):
     @property
     def address_pane(self) -> AddressPane:
         return self._pane
+
+    def _on_tab_changed(self, _value: int) -> None:
+        if self._tabs.currentWidget() is self._sending:
+            self._sending.set_employee(self._employee)
 
     def show_addresses_tab(self) -> None:
         self._tabs.setCurrentWidget(self._pane)

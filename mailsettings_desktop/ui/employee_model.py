@@ -116,7 +116,11 @@ class EmployeeListModel(QAbstractListModel):
             return None
         employee = self._row(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
-            return employee.name
+            return employee.name if employee.active else f"{employee.name} (inactive)"
+        if role == Qt.ItemDataRole.ForegroundRole and not employee.active:
+            from PySide6.QtGui import QColor
+
+            return QColor("#80868b")
         if role == Qt.ItemDataRole.ToolTipRole:
             return employee.position or None
         if role == EMPLOYEE_ID_ROLE:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -34,13 +35,19 @@ from mailsettings_desktop.ui.employee_model import EMPLOYEE_ID_ROLE, EmployeeLis
 from mailsettings_desktop.ui.style import APP_STYLESHEET
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMessageBox
+
+    from mailsettings_desktop.core.csv_import import ImportSummary
     from mailsettings_desktop.core.records import AddressRecord, EmployeeRecord
     from mailsettings_desktop.ui.bulk_test_dialog import BulkTestDialog
     from mailsettings_desktop.ui.context import AppContext
+    from mailsettings_desktop.ui.csv_import_dialog import CsvImportDialog
     from mailsettings_desktop.ui.employee_card import EmployeeCard
     from mailsettings_desktop.ui.explain_window import ExplainWindow
     from mailsettings_desktop.ui.preferences import PreferencesDialog
+    from mailsettings_desktop.ui.projects_dialog import ProjectsDialog
     from mailsettings_desktop.ui.record_dialogs import EmployeeDialog, ProjectDialog
+    from mailsettings_desktop.ui.sending_view import SendingView
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +139,18 @@ class MainWindow(QMainWindow):
 
         self._pane = AddressPane(None)
         self._pane.addresses_changed.connect(self._on_addresses_changed)
+        # The Sending tab is added in `bind`: it needs the database's routing module.
+        self._employee_tabs = QTabWidget()
+        self._employee_tabs.setObjectName("employeeTabs")
+        self._employee_tabs.addTab(self._pane, "External email addresses")
+        self._employee_tabs.currentChanged.connect(self._on_employee_tab_changed)
+        self._sending: SendingView | None = None
+        self._company_pane: AddressPane | None = None
+        self._show_inactive = False
 
         splitter = QSplitter()
         splitter.addWidget(left)
-        splitter.addWidget(self._pane)
+        splitter.addWidget(self._employee_tabs)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([280, 820])
@@ -151,7 +166,11 @@ class MainWindow(QMainWindow):
         QVBoxLayout(self._banner).addWidget(self._banner_label)
         self._banner.setVisible(False)
         central_layout.addWidget(self._banner)
-        central_layout.addWidget(splitter, 1)
+        self._sections = QTabWidget()
+        self._sections.setObjectName("sections")
+        self._sections.setDocumentMode(True)
+        self._sections.addTab(splitter, "Employees")
+        central_layout.addWidget(self._sections, 1)
         self.setCentralWidget(central)
         self._build_menus()
         self.resize(1120, 680)
@@ -169,6 +188,7 @@ class MainWindow(QMainWindow):
             self._log_path = log_path
         context.runner.setParent(self)
         self._pane.bind(context)
+        self._add_database_sections(context)
         self._set_shortcuts()
         self._show_keyring_status()
         self._build_status_bar()
@@ -177,6 +197,18 @@ class MainWindow(QMainWindow):
         self.reload_employees()
 
     # Building ------------------------------------------------------------------------------
+
+    def _add_database_sections(self, context: AppContext) -> None:
+        """The Sending tab and the Company addresses section, once the database is open."""
+        from mailsettings_desktop.ui.sending_view import SendingView
+
+        self._sending = SendingView(context.db)
+        self._sending.setObjectName("sendingView")
+        self._employee_tabs.addTab(self._sending, "Sending")
+        self._company_pane = AddressPane(context, company=True)
+        self._company_pane.setObjectName("companyPane")
+        self._company_pane.addresses_changed.connect(self._on_addresses_changed)
+        self._sections.addTab(self._company_pane, "Company addresses")
 
     def _show_opening(self) -> None:
         for control in self._needs_database:
@@ -199,9 +231,15 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        import_csv = QAction("&Import employees and projects from CSV…", self)
+        import_csv.setObjectName("importCsvAction")
+        import_csv.triggered.connect(self.open_csv_import)
+        file_menu.addAction(import_csv)
+        file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+        self._needs_database.append(import_csv)
 
         edit_menu = self.menuBar().addMenu("&Edit")
         add_employee = QAction("Add &employee…", self)
@@ -212,8 +250,32 @@ class MainWindow(QMainWindow):
         add_address.triggered.connect(self._pane.open_add_dialog)
         find = QAction("&Find employee", self)
         find.triggered.connect(self._focus_filter)
+        edit_employee = QAction("Edit &employee details…", self)
+        edit_employee.setObjectName("editEmployeeAction")
+        edit_employee.triggered.connect(self.open_edit_employee_dialog)
+        toggle_active = QAction("&Deactivate or reactivate employee", self)
+        toggle_active.setObjectName("toggleActiveAction")
+        toggle_active.triggered.connect(self.toggle_employee_active)
+        remove_employee = QAction("&Remove employee…", self)
+        remove_employee.setObjectName("removeEmployeeAction")
+        remove_employee.triggered.connect(self.confirm_remove_employee)
+        projects = QAction("Pro&jects…", self)
+        projects.setObjectName("projectsAction")
+        projects.triggered.connect(self.open_projects_dialog)
         for action in (add_employee, add_project, add_address, find):
             edit_menu.addAction(action)
+        edit_menu.addSeparator()
+        for action in (edit_employee, toggle_active, remove_employee, projects):
+            edit_menu.addAction(action)
+        self._needs_database.extend((edit_employee, toggle_active, remove_employee, projects))
+
+        view_menu = self.menuBar().addMenu("&View")
+        show_inactive = QAction("Show &inactive employees", self)
+        show_inactive.setObjectName("showInactiveAction")
+        show_inactive.setCheckable(True)
+        show_inactive.toggled.connect(self.set_show_inactive)
+        view_menu.addAction(show_inactive)
+        self._needs_database.append(show_inactive)
         # Shortcuts are given in `_set_shortcuts`, after the first paint: converting a key
         # sequence builds PySide6's `Qt` enums (see EMPLOYEE_ID_ROLE in employee_model).
         self._shortcuts: list[tuple[QAction, QKeySequence.StandardKey | str]] = [
@@ -270,7 +332,9 @@ class MainWindow(QMainWindow):
         from mailsettings_desktop.core.list_queries import load_employee_index
 
         current = self._pane.employee
-        self._employees.set_index(load_employee_index(self.context.db.engine))
+        self._employees.set_index(
+            load_employee_index(self.context.db.engine, include_inactive=self._show_inactive)
+        )
         self._update_count()
         if self._employees.total:
             self._list_stack.setCurrentWidget(self._list)
@@ -330,9 +394,142 @@ class MainWindow(QMainWindow):
         employee = self._employees.employee_at(indexes[0].row())
         if self._pane.employee is None or self._pane.employee.id != employee.id:
             self._pane.set_employee(employee)
+            self._refresh_sending()
+
+    def _on_employee_tab_changed(self, _index: int) -> None:
+        self._refresh_sending()
+
+    def _refresh_sending(self) -> None:
+        """Keep the Sending tab current, computing it only while it is shown."""
+        if self._sending is not None and self._employee_tabs.currentWidget() is self._sending:
+            self._sending.set_employee(self._pane.employee)
+
+    def set_show_inactive(self, shown: bool) -> None:
+        self._show_inactive = shown
+        self.reload_employees()
+
+    def _selected_employee(self) -> EmployeeRecord | None:
+        employee = self._pane.employee
+        if employee is None:
+            self.statusBar().showMessage("Select an employee first.", 4000)
+        return employee
+
+    def open_edit_employee_dialog(self) -> EmployeeDialog | None:
+        from PySide6.QtCore import Qt
+
+        from mailsettings_desktop.ui.record_dialogs import EmployeeDialog
+
+        employee = self._selected_employee()
+        if employee is None:
+            return None
+        dialog = EmployeeDialog(self.context.db, self, existing=employee)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.employee_added.connect(self._on_employee_added)
+        dialog.open()
+        return dialog
+
+    def toggle_employee_active(self) -> None:
+        employee = self._selected_employee()
+        if employee is None:
+            return
+        record = self.context.db.set_employee_active(employee.id, not employee.active)
+        state = "reactivated" if record.active else "deactivated; their addresses are kept"
+        self.statusBar().showMessage(f"{record.name} {state}.", 6000)
+        self._pane.set_employee(None)
+        self.reload_employees(select_id=record.id if record.active or self._show_inactive
+                              else None)
+
+    def confirm_remove_employee(self) -> None:
+        from functools import partial
+
+        from PySide6.QtWidgets import QMessageBox
+
+        employee = self._selected_employee()
+        if employee is None:
+            return
+        summary = self.context.db.employee_removal_summary(employee.id)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Remove employee",
+                          f"Remove {employee.name} for good?",
+                          QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("removeEmployeeConfirmation")
+        lines = []
+        if summary.addresses:
+            lines.append("Their external addresses are removed with their saved passwords: "
+                         + ", ".join(a.email for a in summary.addresses) + ".")
+        if summary.projects:
+            lines.append("These projects lose an address: "
+                         + ", ".join(p.name for p in summary.projects) + ".")
+        if summary.company_addresses:
+            lines.append("They will no longer be allowed to send from: "
+                         + ", ".join(a.email for a in summary.company_addresses) + ".")
+        lines.append("To keep their addresses, deactivate the employee instead.")
+        box.setInformativeText("\n".join(lines))
+        remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.finished.connect(partial(self._on_remove_employee_answered, box, remove, employee))
+        box.open()
+
+    def _on_remove_employee_answered(self, box: QMessageBox, remove: QPushButton,
+                                     employee: EmployeeRecord, _result: int) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        from mailsettings_desktop.core.address_book import SaveError
+        from mailsettings_desktop.core.people import remove_employee
+
+        box.deleteLater()
+        if box.clickedButton() is not remove:
+            return
+        try:
+            remove_employee(self.context.db, self.context.secrets, employee.id)
+        except SaveError as exc:
+            QMessageBox.warning(self, "The employee was not removed", str(exc))
+            return
+        for card in self._open_cards():
+            if card.employee.id == employee.id:
+                card.close()
+        self._pane.set_employee(None)
+        self.reload_employees()
+        if self._company_pane is not None:
+            self._company_pane.refresh()
+        self.statusBar().showMessage(f"{employee.name} removed.", 6000)
+
+    def open_projects_dialog(self) -> ProjectsDialog:
+        from mailsettings_desktop.ui.projects_dialog import ProjectsDialog
+
+        dialog = ProjectsDialog(self.context.db, self)
+        dialog.projects_changed.connect(self._on_projects_changed)
+        dialog.show()
+        return dialog
+
+    def _on_projects_changed(self) -> None:
+        self._pane.refresh()
+        if self._company_pane is not None:
+            self._company_pane.refresh()
+        self._refresh_sending()
+
+    def open_csv_import(self) -> CsvImportDialog:
+        from mailsettings_desktop.ui.csv_import_dialog import CsvImportDialog
+
+        dialog = CsvImportDialog(self.context.db, self)
+        dialog.imported.connect(self._on_csv_imported)
+        dialog.open()
+        return dialog
+
+    def _on_csv_imported(self, summary: ImportSummary) -> None:
+        self.reload_employees()
+        skipped = f", {len(summary.skipped_lines)} rows skipped" if summary.skipped_lines else ""
+        self.statusBar().showMessage(
+            f"Imported {summary.employees_added} employees and {summary.projects_added} "
+            f"projects{skipped}.", 8000,
+        )
+
+    @property
+    def company_pane(self) -> AddressPane | None:
+        return self._company_pane
 
     def _on_addresses_changed(self, employee_id: int) -> None:
         self.statusBar().showMessage("Saved.", 4000)
+        self._refresh_sending()
         if self._pane.employee is not None and self._pane.employee.id == employee_id:
             self._pane.refresh()
         for card in self._open_cards():
