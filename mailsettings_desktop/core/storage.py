@@ -13,9 +13,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Connection, Engine, create_engine, delete, event, func, select, text
+from sqlalchemy import (
+    URL,
+    Connection,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, lazyload, selectinload, sessionmaker
 
 from mailsettings_desktop.core.models import (
     SCHEMA_VERSION,
@@ -308,7 +318,9 @@ class Database:
 
     def addresses_for_employee(self, employee_id: int) -> list[AddressRecord]:
         """The employee's own addresses (company addresses are listed separately)."""
-        query = _address_query().where(ExternalAddress.employee_id == employee_id)
+        query = _address_query(with_allowed=False).where(
+            ExternalAddress.employee_id == employee_id
+        )
         with self.session() as s:
             return [_address_record(a) for a in s.scalars(query)]
 
@@ -468,13 +480,19 @@ def _refuse_prerelease_layout(conn: Connection, path: Path) -> None:
         )
 
 
-def _address_query() -> Any:
+def _address_query(with_allowed: bool = True) -> Any:
+    """Addresses with their projects; `with_allowed` also loads who may use company ones.
+
+    An employee's own address never has allowed employees, so the employee pane skips
+    that query: selecting an employee must stay within a few milliseconds.
+    """
+    allowed = (
+        selectinload(ExternalAddress.allowed_employees)
+        if with_allowed else lazyload(ExternalAddress.allowed_employees)
+    )
     return (
         select(ExternalAddress)
-        .options(
-            selectinload(ExternalAddress.projects),
-            selectinload(ExternalAddress.allowed_employees),
-        )
+        .options(selectinload(ExternalAddress.projects), allowed)
         .order_by(ExternalAddress.email, ExternalAddress.id)
     )
 
@@ -686,6 +704,13 @@ def _employee_record(e: Employee) -> EmployeeRecord:
     return EmployeeRecord(e.id, e.name, e.position or "", e.internal_email, e.active)
 
 
+def _allowed_ids(a: ExternalAddress) -> tuple[int, ...]:
+    """Who may use a company address; an employee's own address has nobody (no query)."""
+    if not a.is_company:
+        return ()
+    return tuple(sorted(e.id for e in a.allowed_employees))
+
+
 def _address_record(a: ExternalAddress) -> AddressRecord:
     stamp = None
     if a.last_tested_at is not None and a.last_test_ok is not None:
@@ -714,5 +739,5 @@ def _address_record(a: ExternalAddress) -> AddressRecord:
         trusted_cert_sha256=a.trusted_cert_sha256,
         is_company=bool(a.is_company),
         all_employees=bool(a.all_employees),
-        allowed_employee_ids=tuple(sorted(e.id for e in a.allowed_employees)),
+        allowed_employee_ids=_allowed_ids(a),
     )

@@ -139,18 +139,18 @@ class MainWindow(QMainWindow):
 
         self._pane = AddressPane(None)
         self._pane.addresses_changed.connect(self._on_addresses_changed)
-        # The Sending tab is added in `bind`: it needs the database's routing module.
-        self._employee_tabs = QTabWidget()
-        self._employee_tabs.setObjectName("employeeTabs")
-        self._employee_tabs.addTab(self._pane, "External email addresses")
-        self._employee_tabs.currentChanged.connect(self._on_employee_tab_changed)
+        # The tabs (Sending, Company addresses) are put around the pane and the splitter
+        # in `bind`: they need the database, and building them would delay the first paint.
+        self._employee_tabs: QTabWidget | None = None
+        self._sections: QTabWidget | None = None
         self._sending: SendingView | None = None
         self._company_pane: AddressPane | None = None
         self._show_inactive = False
 
         splitter = QSplitter()
         splitter.addWidget(left)
-        splitter.addWidget(self._employee_tabs)
+        splitter.addWidget(self._pane)
+        self._splitter = splitter
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([280, 820])
@@ -166,11 +166,8 @@ class MainWindow(QMainWindow):
         QVBoxLayout(self._banner).addWidget(self._banner_label)
         self._banner.setVisible(False)
         central_layout.addWidget(self._banner)
-        self._sections = QTabWidget()
-        self._sections.setObjectName("sections")
-        self._sections.setDocumentMode(True)
-        self._sections.addTab(splitter, "Employees")
-        central_layout.addWidget(self._sections, 1)
+        central_layout.addWidget(splitter, 1)
+        self._central_layout = central_layout
         self.setCentralWidget(central)
         self._build_menus()
         self.resize(1120, 680)
@@ -202,13 +199,26 @@ class MainWindow(QMainWindow):
         """The Sending tab and the Company addresses section, once the database is open."""
         from mailsettings_desktop.ui.sending_view import SendingView
 
+        tabs = QTabWidget()
+        tabs.setObjectName("employeeTabs")
+        self._splitter.replaceWidget(1, tabs)
+        tabs.addTab(self._pane, "External email addresses")
         self._sending = SendingView(context.db)
         self._sending.setObjectName("sendingView")
-        self._employee_tabs.addTab(self._sending, "Sending")
+        tabs.addTab(self._sending, "Sending")
+        tabs.currentChanged.connect(self._on_employee_tab_changed)
+        self._employee_tabs = tabs
+
+        sections = QTabWidget()
+        sections.setObjectName("sections")
+        sections.setDocumentMode(True)
+        self._central_layout.replaceWidget(self._splitter, sections)
+        sections.addTab(self._splitter, "Employees")
         self._company_pane = AddressPane(context, company=True)
         self._company_pane.setObjectName("companyPane")
         self._company_pane.addresses_changed.connect(self._on_addresses_changed)
-        self._sections.addTab(self._company_pane, "Company addresses")
+        sections.addTab(self._company_pane, "Company addresses")
+        self._sections = sections
 
     def _show_opening(self) -> None:
         for control in self._needs_database:
@@ -401,8 +411,9 @@ class MainWindow(QMainWindow):
 
     def _refresh_sending(self) -> None:
         """Keep the Sending tab current, computing it only while it is shown."""
-        if self._sending is not None and self._employee_tabs.currentWidget() is self._sending:
-            self._sending.set_employee(self._pane.employee)
+        tabs, sending = self._employee_tabs, self._sending
+        if sending is not None and tabs is not None and tabs.currentWidget() is sending:
+            sending.set_employee(self._pane.employee)
 
     def set_show_inactive(self, shown: bool) -> None:
         self._show_inactive = shown
