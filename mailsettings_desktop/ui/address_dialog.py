@@ -1,14 +1,18 @@
 """The "Add external email address" dialog (and its Edit twin).
 
 Save is enabled only while the last successful Test account vouches for exactly the
-connection values on screen. The test runs on the `CheckRunner`'s pool; the dialog keeps
-the id of the job it started and ignores every other result, so a result that arrives
-after Cancel, after a field changed or after the dialog closed does nothing.
+connection values on screen; for an address that signs in with OAuth2 those include the
+sign-in method, the way a token is obtained and the account that signed in. The test runs
+on the `CheckRunner`'s pool; the dialog keeps the id of the job it started and ignores
+every other result, so a result that arrives after Cancel, after a field changed or after
+the dialog closed does nothing. Interactive sign-ins run on the `SignInRunner` the same way.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -33,8 +37,27 @@ from PySide6.QtWidgets import (
 )
 
 from mailsettings_desktop.core import address_book
-from mailsettings_desktop.core.check_result import Category, CheckResult, Stage, Suggestion
+from mailsettings_desktop.core.account_check import TokenSource
+from mailsettings_desktop.core.check_result import (
+    AUTH_OAUTH2,
+    Category,
+    CheckResult,
+    Stage,
+    Suggestion,
+)
 from mailsettings_desktop.core.logs import redactor
+from mailsettings_desktop.core.oauth import (
+    AddressAuth,
+    AuthMethod,
+    CompanyApp,
+    OAuthError,
+    OAuthFlow,
+    OAuthProvider,
+    OAuthTarget,
+    SignInCancelledError,
+    SignInResult,
+    SignInState,
+)
 from mailsettings_desktop.core.presets import CUSTOM_KEY, preset_by_key, preset_for_address
 from mailsettings_desktop.core.records import (
     AddressDraft,
@@ -53,6 +76,14 @@ from mailsettings_desktop.core.validation import (
     validate_form,
 )
 from mailsettings_desktop.ui.context import AppContext
+from mailsettings_desktop.ui.oauth_support import (
+    FLOW_APP,
+    FLOW_INTERACTIVE,
+    app_flow_for,
+    provider_label,
+    sign_in_runner,
+    token_service,
+)
 from mailsettings_desktop.ui.project_picker import CheckableList, ProjectPicker
 from mailsettings_desktop.ui.style import ERROR_COLOR, field_error_label, set_problem
 
@@ -73,6 +104,10 @@ _FIELD_WIDGETS = {
 
 
 _CONNECTION_FIELDS = ("email", "username", "password", "host", "port", "security")
+_APP_KINDS = {
+    "microsoft": "Microsoft 365 app-only app",
+    "google": "Google Workspace service account (domain-wide delegation)",
+}
 
 
 class AddressDialog(QDialog):
@@ -109,6 +144,19 @@ class AddressDialog(QDialog):
         self._username_follows_email = existing is None
         self._auto_domain = ""
         self._loading = True
+        # OAuth2: how the saved address signs in, the sign-in running in the browser, and
+        # a finished one that Save will keep (its refresh token goes to the keyring then).
+        self._stored_auth = AddressAuth.from_options(existing.options) if existing else (
+            AddressAuth()
+        )
+        self._stored_state: SignInState | None = None
+        self._sign_in_job: int | None = None
+        self._sign_in_app_key = ""
+        self._sign_in_deadline = 0.0
+        self._pending_sign_in: SignInResult | None = None
+        self._pending_app_key = ""
+        self._sign_in_serial = 0  # a new sign-in is a new connection value
+        self._job_target: OAuthTarget | None = None
 
         self.setObjectName("addressDialog")
         kind = "company email address" if self._company else "external email address"
@@ -156,7 +204,7 @@ class AddressDialog(QDialog):
         layout.addLayout(columns, 1)
         layout.addWidget(self._build_result_box())
         layout.addLayout(self._build_buttons())
-        self.resize(940, 700)
+        self.resize(940, 760)
 
     def _line_edit(self, name: str, placeholder: str = "") -> QLineEdit:
         edit = QLineEdit()
@@ -235,6 +283,16 @@ class AddressDialog(QDialog):
         self._signature.setTabChangesFocus(True)
         self._signature.setFixedHeight(64)
 
+        self._auth_method = QComboBox()
+        self._auth_method.setObjectName("authMethodCombo")
+        self._auth_method.setToolTip("How this address signs in to its mail server")
+        self._oauth_flow = QComboBox()
+        self._oauth_flow.setObjectName("oauthFlowCombo")
+        self._oauth_flow.setToolTip(
+            "The employee signs in once in the browser, or the company's own sign-in app "
+            "gets tokens without the employee (set up in Company sign-in apps)."
+        )
+
         self._errors = {key: field_error_label(f"{key}Error") for key in _FIELD_WIDGETS}
         self._username_note = field_error_label("usernameWarning", "fieldWarning")
         self._security_note = field_error_label("securityWarning", "fieldWarning")
@@ -252,7 +310,12 @@ class AddressDialog(QDialog):
                     self._with_error(self._sender_name, self._errors["senderName"]))
         form.addRow("&Username:", self._with_error(
             self._username, self._errors["username"], self._username_note))
-        form.addRow("Pass&word:", self._with_error(password_row, self._errors["password"]))
+        form.addRow("Sign in &with:", self._auth_method)
+        self._password_box = self._with_error(password_row, self._errors["password"])
+        form.addRow("Pass&word:", self._password_box)
+        form.addRow("Who signs &in:", self._oauth_flow)
+        form.addRow("", self._build_sign_in_box())
+        self._account_form = form
 
         server = QGroupBox("Outgoing mail server (SMTP)")
         server_form = QFormLayout(server)
@@ -303,6 +366,45 @@ class AddressDialog(QDialog):
         column.addWidget(options)
         column.addStretch(1)
         return column
+
+    def _build_sign_in_box(self) -> QWidget:
+        """The OAuth2 panel: sign in now (with Cancel and a countdown), who signed in, and
+        which company sign-in app serves the address."""
+        self._sign_in = QPushButton("Sign in…")
+        self._sign_in.setObjectName("signInButton")
+        self._sign_in.setAutoDefault(False)
+        self._cancel_sign_in = QPushButton("Cancel sign-in")
+        self._cancel_sign_in.setObjectName("cancelSignInButton")
+        self._cancel_sign_in.setAutoDefault(False)
+        self._cancel_sign_in.hide()
+        self._company_apps_button = QPushButton("Company sign-in apps…")
+        self._company_apps_button.setObjectName("companyAppsButton")
+        self._company_apps_button.setAutoDefault(False)
+        self._sign_in_status = QLabel()
+        self._sign_in_status.setObjectName("signInStatus")
+        self._sign_in_status.setWordWrap(True)
+        self._sign_in_status.hide()
+        self._signed_in = QLabel()
+        self._signed_in.setObjectName("signedInAccount")
+        self._signed_in.setWordWrap(True)
+        self._signed_in.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._company_app_note = QLabel()
+        self._company_app_note.setObjectName("companyAppNote")
+        self._company_app_note.setWordWrap(True)
+        self._sign_in_timer = QTimer(self)
+        self._sign_in_timer.setInterval(1000)
+
+        buttons = QWidget()
+        row = QHBoxLayout(buttons)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self._sign_in)
+        row.addWidget(self._cancel_sign_in)
+        row.addStretch(1)
+        row.addWidget(self._company_apps_button)
+        self._sign_in_box = self._with_error(
+            buttons, self._sign_in_status, self._signed_in, self._company_app_note
+        )
+        return self._sign_in_box
 
     def _build_projects_group(self) -> QWidget:
         group = QGroupBox("Projects that use this address")
@@ -502,6 +604,13 @@ class AddressDialog(QDialog):
         self._copy_details.clicked.connect(self._on_copy_details)
         self._context.runner.job_progressed.connect(self._on_job_progressed)
         self._context.runner.job_finished.connect(self._on_job_finished)
+        self._auth_method.currentIndexChanged.connect(self._on_auth_method_changed)
+        self._oauth_flow.currentIndexChanged.connect(self._on_auth_method_changed)
+        self._sign_in.clicked.connect(self._on_sign_in_clicked)
+        self._cancel_sign_in.clicked.connect(self._on_cancel_sign_in_clicked)
+        self._company_apps_button.clicked.connect(self._on_company_apps_clicked)
+        self._sign_in_timer.timeout.connect(self._on_sign_in_tick)
+        sign_in_runner().sign_in_ended.connect(self._on_sign_in_ended)
 
     def _load(self) -> None:
         record = self._existing
@@ -532,6 +641,10 @@ class AddressDialog(QDialog):
         self._default.setChecked(record.is_default)
         self._signature.setPlainText(str(record.options.get("signature", "")))
         self._projects.set_projects(projects, [p.id for p in record.projects])
+        if self._stored_auth.method is AuthMethod.OAUTH2:
+            self._stored_state = token_service(self._context).sign_in_state(
+                self._oauth_target()
+            )
         self._verified_key = self._connection_key()
         self._show_idle("Changing the address, username, password or server needs a new "
                         "successful test before Save.")
@@ -555,18 +668,38 @@ class AddressDialog(QDialog):
 
     def _connection_key(self) -> tuple[object, ...]:
         form = self.form()
+        oauth = self._uses_oauth()
         return (
             form.email.strip().lower(),
             form.effective_username,
-            form.password,
+            "" if oauth else form.password,
             form.host.strip().rstrip(".").lower(),
             form.port,
             form.security,
             form.trusted_cert_sha256,
+            self._auth_method.currentData(),
+            self._sign_in_marker() if oauth else None,
         )
 
+    def _sign_in_marker(self) -> tuple[object, ...]:
+        """What a test with OAuth2 vouched for: the way, and who signed in (or which
+        company app gets the token)."""
+        if self._flow_choice() == FLOW_APP:
+            app = self._company_app()
+            return (FLOW_APP, app.key if app else "")
+        return (FLOW_INTERACTIVE, self._sign_in_serial, self._current_auth().account)
+
     def _field_errors(self) -> dict[str, str]:
-        return validate_form(self.form(), password_required=self._existing is None)
+        oauth = self._uses_oauth()
+        # A password is needed for a new address, and when a saved OAuth2 address goes
+        # back to a password (it has none in the keyring).
+        needs_password = not oauth and (
+            self._existing is None or self._stored_auth.method is AuthMethod.OAUTH2
+        )
+        errors = validate_form(self.form(), password_required=needs_password)
+        if oauth:
+            errors.pop("password", None)
+        return errors
 
     def _widget_for(self, key: str) -> QWidget:
         widget = self.findChild(QWidget, _FIELD_WIDGETS[key])
@@ -597,6 +730,7 @@ class AddressDialog(QDialog):
 
     def _apply_provider(self, fill: bool) -> None:
         preset = preset_by_key(str(self._provider.currentData()), self._context.presets)
+        self._fill_auth_choices(fill)
         if preset is None:
             self._provider_note.setText("Enter the server settings your mail provider gives.")
             return
@@ -609,6 +743,47 @@ class AddressDialog(QDialog):
             self._host.setText(preset.host)
             self._port.setValue(preset.port)
             self._security.setCurrentIndex(self._security.findData(preset.security.value))
+
+    def _fill_auth_choices(self, fill: bool) -> None:
+        """The sign-in methods and ways the chosen preset supports; a new choice of
+        provider starts with its default, a saved address with what it uses."""
+        preset = preset_by_key(str(self._provider.currentData()), self._context.presets)
+        options = preset.auth if preset else None
+        methods = options.methods if options else (AuthMethod.PASSWORD,)
+        stored = self._stored_auth if self._existing is not None and not fill else None
+        method = stored.method if stored and stored.method in methods else (
+            options.default if options else AuthMethod.PASSWORD
+        )
+        self._auth_method.blockSignals(True)
+        self._auth_method.clear()
+        for item in methods:
+            self._auth_method.addItem(item.label, item.value)
+        self._auth_method.setCurrentIndex(self._auth_method.findData(method.value))
+        self._auth_method.blockSignals(False)
+
+        provider = options.provider if options else None
+        self._oauth_flow.blockSignals(True)
+        self._oauth_flow.clear()
+        self._oauth_flow.addItem("The employee signs in now (in the browser)", FLOW_INTERACTIVE)
+        if provider is not None and set(provider.flows) - {OAuthFlow.INTERACTIVE}:
+            kind = "Microsoft 365 app-only" if provider.name == "microsoft" else (
+                "Google Workspace delegation"
+            )
+            self._oauth_flow.addItem(f"The company's sign-in app ({kind})", FLOW_APP)
+        wanted = FLOW_APP if stored and stored.flow is not OAuthFlow.INTERACTIVE else (
+            FLOW_INTERACTIVE
+        )
+        self._oauth_flow.setCurrentIndex(max(0, self._oauth_flow.findData(wanted)))
+        self._oauth_flow.setEnabled(self._oauth_flow.count() > 1)
+        self._oauth_flow.blockSignals(False)
+        if fill:
+            # A sign-in belongs to the provider it was made with.
+            self._drop_sign_in()
+
+    def _on_auth_method_changed(self, _index: int) -> None:
+        self._show_idle("Fill in the account, then click Test account. Save unlocks "
+                        "when the test succeeds.")
+        self._refresh_state()
 
     def _on_email_changed(self, text: str) -> None:
         if self._username_follows_email:
@@ -662,13 +837,15 @@ class AddressDialog(QDialog):
         errors = self._field_errors()
         self._show_errors(errors, self._touched)
         testing = self._job_id is not None
+        signing_in = self._sign_in_job is not None
+        self._update_sign_in_panel(testing)
         verified = self._verified_key is not None and self._verified_key == self._connection_key()
-        self._save.setEnabled(verified and not errors and not testing)
+        self._save.setEnabled(verified and not errors and not testing and not signing_in)
         self._save.setToolTip(
             "" if self._save.isEnabled()
             else "Save unlocks when Test account succeeds with the values on screen."
         )
-        self._test.setEnabled(not testing)
+        self._test.setEnabled(not testing and not signing_in)
         self._send_row.setVisible(verified and not testing)
         if (
             not testing
@@ -699,6 +876,249 @@ class AddressDialog(QDialog):
         self._result_field = None
         self._show_errors(self._field_errors(), self._touched)
 
+    # OAuth2 ---------------------------------------------------------------------------------
+
+    def _uses_oauth(self) -> bool:
+        return bool(self._auth_method.currentData() == AuthMethod.OAUTH2.value)
+
+    def _flow_choice(self) -> str:
+        return str(self._oauth_flow.currentData() or FLOW_INTERACTIVE)
+
+    def _oauth_provider(self) -> OAuthProvider | None:
+        preset = preset_by_key(str(self._provider.currentData()), self._context.presets)
+        return preset.auth.provider if preset else None
+
+    def _flow(self) -> OAuthFlow:
+        provider = self._oauth_provider()
+        if self._flow_choice() == FLOW_APP and provider is not None:
+            return app_flow_for(provider.name)
+        return OAuthFlow.INTERACTIVE
+
+    def _stored_sign_in_applies(self) -> bool:
+        """Whether the saved address's own sign-in is what the screen shows."""
+        return (
+            self._existing is not None
+            and self._stored_auth.method is AuthMethod.OAUTH2
+            and self._stored_auth.flow is OAuthFlow.INTERACTIVE
+            and self._flow() is OAuthFlow.INTERACTIVE
+            and self._provider.currentData() == self._existing.provider_key
+        )
+
+    def _current_auth(self) -> AddressAuth:
+        """The `options["auth"]` to save for the values on screen."""
+        flow = self._flow()
+        if flow is not OAuthFlow.INTERACTIVE:
+            app = self._company_app()
+            return AddressAuth(AuthMethod.OAUTH2, flow, app.key if app else "")
+        if self._pending_sign_in is not None:
+            return AddressAuth(AuthMethod.OAUTH2, flow, self._pending_app_key,
+                               self._pending_sign_in.account)
+        if self._stored_sign_in_applies():
+            return self._stored_auth
+        return AddressAuth(AuthMethod.OAUTH2, flow)
+
+    def _oauth_target(self) -> OAuthTarget:
+        key = self._existing.secret_key if self._existing else ""
+        return OAuthTarget(key, self._email.text().strip(), str(self._provider.currentData()),
+                           self._current_auth())
+
+    def _company_app(self) -> CompanyApp | None:
+        """The company app that would serve the address with the way chosen on screen."""
+        provider = self._oauth_provider()
+        if provider is None:
+            return None
+        apps = token_service(self._context).apps
+        flow = self._flow()
+        stored = self._stored_auth
+        if self._existing is not None and stored.flow is flow and stored.app_key:
+            app = apps.get(stored.app_key)
+            if app is not None:
+                return app
+        return apps.find(provider.name, flow, self._email.text())
+
+    def _update_sign_in_panel(self, testing: bool) -> None:
+        oauth = self._uses_oauth()
+        form = self._account_form
+        form.setRowVisible(self._auth_method, self._auth_method.count() > 1)
+        form.setRowVisible(self._password_box, not oauth)
+        form.setRowVisible(self._oauth_flow, oauth)
+        form.setRowVisible(self._sign_in_box, oauth)
+        if not oauth:
+            return
+        provider = self._oauth_provider()
+        name = provider_label(provider.name) if provider else "the provider"
+        signing_in = self._sign_in_job is not None
+        interactive = self._flow() is OAuthFlow.INTERACTIVE
+        self._sign_in.setVisible(interactive)
+        self._sign_in.setEnabled(not signing_in and not testing)
+        self._cancel_sign_in.setVisible(signing_in)
+        self._sign_in_status.setVisible(signing_in)
+        self._signed_in.setVisible(interactive and not signing_in)
+        app = self._company_app()
+        if not interactive:
+            kind = _APP_KINDS.get(provider.name if provider else "", "company sign-in app")
+            if app is None:
+                domain = self._email.text().strip().rpartition("@")[2] or "this address"
+                self._set_note(self._company_app_note,
+                               f"No {kind} serves {domain} yet: add it in Company sign-in "
+                               "apps.", "fieldWarning")
+            else:
+                self._set_note(self._company_app_note,
+                               f"Gets tokens from the company's {kind} "
+                               f"“{app.name or app.client_id or app.key}”, without the "
+                               "employee.", "hint")
+            return
+        if app is None:
+            self._set_note(self._company_app_note,
+                           f"No sign-in app for {name} is set up yet: add its client ID in "
+                           "Company sign-in apps before signing in.", "fieldWarning")
+        else:
+            self._company_app_note.hide()
+        text, role, again = self._sign_in_state_text()
+        self._set_note(self._signed_in, text, role)
+        self._signed_in.setVisible(not signing_in)
+        self._sign_in.setText(f"Sign in again with {name}…" if again
+                              else f"Sign in with {name}…")
+
+    def _sign_in_state_text(self) -> tuple[str, str, bool]:
+        """What the panel says about who signed in: text, label role, and whether the
+        employee must sign in again."""
+        email = self._email.text().strip()
+        account = ""
+        if self._pending_sign_in is not None:
+            account = self._pending_sign_in.account or email
+        elif self._stored_sign_in_applies():
+            state = self._stored_state
+            if state is SignInState.SIGN_IN_AGAIN:
+                return ("Sign in again: the saved sign-in has expired or was revoked. "
+                        "Nothing is sent from this address until the employee signs in.",
+                        "fieldWarning", True)
+            if state is SignInState.APP_MISSING:
+                return ("The company sign-in app this address used is gone. Add it again "
+                        "in Company sign-in apps, or sign in again.", "fieldWarning", True)
+            account = self._stored_auth.account or email
+        if not account:
+            return ("Not signed in yet: the employee signs in once in the browser.",
+                    "hint", False)
+        if email and account.casefold() != email.casefold():
+            return (f"Signed in as {account}, which is not {email}: the server may refuse "
+                    "to send as this address.", "fieldWarning", False)
+        return (f"Signed in as {account}.", "", False)
+
+    @staticmethod
+    def _set_note(label: QLabel, text: str, role: str) -> None:
+        label.setText(text)
+        label.show()
+        if label.property("role") != role:
+            label.setProperty("role", role)
+            style = label.style()
+            style.unpolish(label)
+            style.polish(label)
+
+    def _drop_sign_in(self) -> None:
+        if self._sign_in_job is not None:
+            sign_in_runner().cancel(self._sign_in_job)
+            self._sign_in_job = None
+            self._sign_in_timer.stop()
+        self._pending_sign_in = None
+        self._pending_app_key = ""
+
+    def _on_sign_in_clicked(self) -> None:
+        email = self._email.text().strip()
+        problem = email_problem(email)
+        if problem:
+            self._touched.add("email")
+            self._show_errors(self._field_errors(), self._touched)
+            self._email.setFocus()
+            self._show_failure_text("Enter the email address before signing in.")
+            return
+        tokens = token_service(self._context)
+        try:
+            flow, app = tokens.interactive_sign_in(str(self._provider.currentData()), email)
+        except OAuthError as exc:
+            self._show_oauth_error(exc)
+            return
+        except SecretStoreError as exc:
+            self._show_failure_text(str(exc))
+            return
+        self._sign_in_app_key = app.key
+        self._sign_in_deadline = time.monotonic() + flow.time_limit_seconds
+        self._sign_in_job = sign_in_runner().start(flow)
+        self._show_idle("The browser opens the provider's sign-in page. Sign in there, then "
+                        "come back here.")
+        self._sign_in_timer.start()
+        self._on_sign_in_tick()
+        self._refresh_state()
+
+    def _on_sign_in_tick(self) -> None:
+        left = max(0, int(self._sign_in_deadline - time.monotonic()))
+        self._sign_in_status.setText(
+            f"Waiting for the browser… Sign in there as {self._email.text().strip()}. "
+            f"Time left: {left // 60}:{left % 60:02d}."
+        )
+
+    def _on_cancel_sign_in_clicked(self) -> None:
+        if self._sign_in_job is None:
+            return
+        sign_in_runner().cancel(self._sign_in_job)
+        self._sign_in_job = None
+        self._sign_in_timer.stop()
+        self._show_idle("Sign-in cancelled. Nothing was kept.")
+        self._refresh_state()
+
+    def _on_sign_in_ended(self, job_id: int, outcome: object) -> None:
+        if job_id != self._sign_in_job:
+            return  # a cancelled sign-in, or one from another dialog
+        self._sign_in_job = None
+        self._sign_in_timer.stop()
+        if isinstance(outcome, SignInResult):
+            redactor.remember(outcome.refresh_token)
+            redactor.remember(outcome.access_token.value)
+            self._pending_sign_in = outcome
+            self._pending_app_key = self._sign_in_app_key
+            self._sign_in_serial += 1
+            log.info("interactive sign-in finished for an address of %s",
+                     self._provider.currentData())
+            self._show_idle("Signed in. Click Test account to check that the server accepts "
+                            "the sign-in; Save keeps it in the keyring.")
+        elif isinstance(outcome, SignInCancelledError):
+            self._show_idle("Sign-in cancelled. Nothing was kept.")
+        elif isinstance(outcome, OAuthError):
+            self._show_oauth_error(outcome)
+        self._refresh_state()
+
+    def _show_oauth_error(self, error: OAuthError) -> None:
+        explanation = error.explanation(str(self._provider.currentData()))
+        self._set_box_state("failed")
+        self._status.setText(
+            f'<span style="color:{ERROR_COLOR}"><b>{_escape(explanation.headline)}</b>'
+            f"</span><br>{_escape(explanation.advice)}"
+        )
+        self._details.setPlainText(error.detail())
+        self._details_toggle.show()
+        self._details_toggle.setChecked(False)
+        self._progress.hide()
+        self._cancel_test.hide()
+
+    def _token_source(self) -> TokenSource:
+        """Where the check gets its access token: a sign-in made in this dialog, else the
+        token service (the saved sign-in, refreshed; or the company app)."""
+        pending = self._pending_sign_in
+        if self._flow() is OAuthFlow.INTERACTIVE and pending is not None:
+            value = pending.access_token.value
+
+            def signed_in_token() -> str:
+                return value
+
+            return signed_in_token
+        return token_service(self._context).token_source(self._oauth_target())
+
+    def _on_company_apps_clicked(self) -> None:
+        from mailsettings_desktop.ui.company_apps_window import open_company_apps_window
+
+        window = open_company_apps_window(self, self._context)
+        window.apps_changed.connect(self._refresh_state)
+
     # Test account --------------------------------------------------------------------------
 
     def _checked_form(self) -> AddressForm | None:
@@ -712,6 +1132,8 @@ class AddressDialog(QDialog):
             self._show_failure_text("Fix the highlighted fields, then test again.")
             return None
         form = self.form()
+        if self._uses_oauth():
+            return self._checked_oauth_form(form)
         if not form.password and self._existing is not None:
             try:
                 stored = self._context.secrets.get(self._existing.secret_key) or ""
@@ -721,6 +1143,23 @@ class AddressDialog(QDialog):
             form = AddressForm(**{**form.__dict__, "password": stored})
         redactor.remember(form.password)
         return form
+
+    def _checked_oauth_form(self, form: AddressForm) -> AddressForm | None:
+        """The form without a password, or None after saying what is missing first."""
+        if self._flow() is OAuthFlow.INTERACTIVE:
+            pending = self._pending_sign_in
+            name = self._sign_in.text().rstrip("…")
+            if pending is None and not self._stored_sign_in_applies():
+                self._show_failure_text(f"Click “{name}…” first: the employee signs in, "
+                                        "then Test account uses that sign-in.")
+                return None
+            clock = token_service(self._context).cache.clock
+            if pending is not None and pending.access_token.expired(clock()):
+                self._drop_sign_in()
+                self._show_failure_text("That sign-in is too old to test with. Sign in again.")
+                self._refresh_state()
+                return None
+        return replace(form, password="")
 
     def _on_test_clicked(self) -> None:
         form = self._checked_form()
@@ -749,9 +1188,15 @@ class AddressDialog(QDialog):
 
     def _start_job(self, form: AddressForm, message: TestMessage | None) -> None:
         request = check_request(form)
+        source: TokenSource | None = None
+        self._job_target = None
+        if self._uses_oauth():
+            request = replace(request, password="", auth_method=AUTH_OAUTH2)
+            source = self._token_source()
+            self._job_target = self._oauth_target()
         self._job_key = self._connection_key()
         self._job_sends_message = message is not None
-        self._job_id = self._context.runner.start(request, message)
+        self._job_id = self._context.runner.start(request, message, source)
         self._set_box_state("running")
         self._status.setText(Stage.RESOLVING.progress_text)
         self._progress.show()
@@ -782,6 +1227,7 @@ class AddressDialog(QDialog):
         self._job_id = None
         self._progress.hide()
         self._cancel_test.hide()
+        self._after_oauth_result(result)
         if self._job_sends_message:
             # A test message is optional: its outcome never changes what Save allows.
             self._show_result(result)
@@ -796,6 +1242,21 @@ class AddressDialog(QDialog):
             self._last_stamp = TestStamp(False, result.headline, _now())
             self._show_result(result)
         self._refresh_state()
+
+    def _after_oauth_result(self, result: CheckResult) -> None:
+        """Keep the sign-in state in step with what the test found out."""
+        target = self._job_target
+        if target is None:
+            return
+        if result.category is Category.OAUTH_TOKEN_REFUSED:
+            # The next test fetches a new token rather than offering the refused one again.
+            token_service(self._context).forget_access_token(target)
+        if (
+            result.category is Category.OAUTH_SIGN_IN_AGAIN
+            and self._pending_sign_in is None
+            and self._stored_sign_in_applies()
+        ):
+            self._stored_state = SignInState.SIGN_IN_AGAIN
 
     def _show_result(self, result: CheckResult) -> None:
         self._set_box_state("ok" if result.ok else "failed")
@@ -917,22 +1378,29 @@ class AddressDialog(QDialog):
             options["signature"] = signature
         else:
             options.pop("signature", None)
+        if self._uses_oauth():
+            return self._current_auth().to_options(options)
+        options.pop("auth", None)
         return options
 
     def _on_save_clicked(self) -> None:
         if not self._save.isEnabled():
             return
-        password = self._password.text()
+        oauth = self._uses_oauth()
+        password = "" if oauth else self._password.text()
+        tokens = token_service(self._context) if oauth else None
+        sign_in = self._pending_sign_in if oauth and self._flow() is OAuthFlow.INTERACTIVE \
+            else None
         try:
             if self._existing is None:
                 record = address_book.save_new_address(
                     self._context.db, self._context.secrets, self._draft(), password,
-                    self._last_stamp,
+                    self._last_stamp, tokens=tokens, sign_in=sign_in,
                 )
             else:
                 record = address_book.update_address(
                     self._context.db, self._context.secrets, self._existing.id, self._draft(),
-                    password or None, self._last_stamp,
+                    password or None, self._last_stamp, tokens=tokens, sign_in=sign_in,
                 )
         except address_book.SaveError as exc:
             self._save_error.setText(str(exc))
@@ -947,9 +1415,14 @@ class AddressDialog(QDialog):
         if self._job_id is not None:
             self._context.runner.cancel(self._job_id)
             self._job_id = None
+        if self._sign_in_job is not None:
+            sign_in_runner().cancel(self._sign_in_job)
+            self._sign_in_job = None
+        self._sign_in_timer.stop()
         try:
             self._context.runner.job_progressed.disconnect(self._on_job_progressed)
             self._context.runner.job_finished.disconnect(self._on_job_finished)
+            sign_in_runner().sign_in_ended.disconnect(self._on_sign_in_ended)
         except (RuntimeError, TypeError):
             pass
         super().done(result)

@@ -8,7 +8,7 @@ import threading
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from mailsettings_desktop.core.account_check import CancelToken, run_check
+from mailsettings_desktop.core.account_check import CancelToken, TokenSource, run_check
 from mailsettings_desktop.core.check_result import CheckRequest, CheckResult, Stage
 from mailsettings_desktop.core.test_message import TestMessage
 
@@ -19,20 +19,22 @@ DEFAULT_CONCURRENCY = 8
 
 class _CheckJob(QRunnable):
     def __init__(self, runner: CheckRunner, job_id: int, request: CheckRequest,
-                 token: CancelToken, message: TestMessage | None) -> None:
+                 token: CancelToken, message: TestMessage | None,
+                 token_source: TokenSource | None = None) -> None:
         super().__init__()
         self._runner = runner
         self._job_id = job_id
         self._request = request
         self._token = token
         self._message = message
+        self._token_source = token_source
 
     def run(self) -> None:
         def progress(stage: Stage) -> None:
             self._runner.job_progressed.emit(self._job_id, stage.value)
 
         result = run_check(self._request, progress=progress, cancel=self._token,
-                           message=self._message)
+                           message=self._message, token_source=self._token_source)
         self._runner.job_finished.emit(self._job_id, result)
 
 
@@ -60,14 +62,23 @@ class CheckRunner(QObject):
         self._lock = threading.Lock()
         self.job_finished.connect(self._on_job_finished)
 
-    def start(self, request: CheckRequest, message: TestMessage | None = None) -> int:
-        """Start a check (and, with `message`, send that test message); returns its id."""
+    def start(
+        self,
+        request: CheckRequest,
+        message: TestMessage | None = None,
+        token_source: TokenSource | None = None,
+    ) -> int:
+        """Start a check (and, with `message`, send that test message); returns its id.
+
+        `token_source` gives an OAuth2 address its access token at the sign-in stage, on
+        the worker thread, so a refresh never blocks the GUI.
+        """
         job_id = next(self._ids)
         token = CancelToken()
         with self._lock:
             self._tokens[job_id] = token
         log.info("starting check job %d for %s:%d", job_id, request.host, request.port)
-        self._pool.start(_CheckJob(self, job_id, request, token, message))
+        self._pool.start(_CheckJob(self, job_id, request, token, message, token_source))
         return job_id
 
     def cancel(self, job_id: int) -> None:

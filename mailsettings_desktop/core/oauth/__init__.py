@@ -11,6 +11,7 @@ from mailsettings_desktop.core.oauth.company_apps import (
     CompanyApp,
     CompanyApps,
     ServiceAccountKey,
+    app_field_problems,
     app_problems,
     load_company_apps,
     normalised_domains,
@@ -52,7 +53,8 @@ __all__ = [
     "AuthOptions", "BrowserOpener", "ClientApp", "CompanyApp", "CompanyApps", "HttpSettings",
     "InteractiveSignIn", "OAuthError", "OAuthFlow", "OAuthProvider", "OAuthTarget",
     "ServiceAccountKey", "SignInAgainError", "SignInCancelledError", "SignInResult",
-    "SignInState", "TokenCache", "TokenService", "app_problems", "load_company_apps",
+    "SignInState", "TokenCache", "TokenService", "app_field_problems", "app_problems",
+    "load_company_apps",
     "normalised_domains", "oauth_providers", "open_in_system_browser", "parse_certificate",
     "parse_service_account_key", "save_company_apps", "with_account",
 ]

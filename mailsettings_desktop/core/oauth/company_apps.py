@@ -172,6 +172,10 @@ class AppSecrets:
     def get(self, app: CompanyApp, kind: AppSecret) -> str | None:
         return self._store.get_secret(SECRET_NAMESPACE, f"{app.key}:{kind.value}")
 
+    def delete(self, app: CompanyApp, kind: AppSecret) -> None:
+        """Remove one secret (one that is already gone is not an error)."""
+        self._store.delete_secret(SECRET_NAMESPACE, f"{app.key}:{kind.value}")
+
     def delete_all(self, app: CompanyApp) -> None:
         """Remove every secret of an app that is being removed."""
         for kind in AppSecret:
@@ -240,16 +244,24 @@ def _b64url(data: bytes) -> str:
 
 def app_problems(app: CompanyApp) -> list[str]:
     """Field errors of an app's settings, before it is saved (secrets are checked apart)."""
-    problems: list[str] = []
+    return list(app_field_problems(app).values())
+
+
+def app_field_problems(app: CompanyApp) -> dict[str, str]:
+    """The same errors by field ("provider", "clientId", "tenant", "domains"), so the
+    Company sign-in apps window can show each one next to its field."""
+    problems: dict[str, str] = {}
     if app.provider not in {"microsoft", "google"}:
-        problems.append("Choose Microsoft or Google.")
+        problems["provider"] = "Choose Microsoft or Google."
     if app.flow is not OAuthFlow.DELEGATION and not app.client_id.strip():
-        problems.append("Enter the application (client) ID.")
+        problems["clientId"] = "Enter the application (client) ID."
     if app.provider == "microsoft" and app.flow is OAuthFlow.APP_ONLY and not app.tenant:
-        problems.append("App-only access needs the tenant ID (or the tenant's domain).")
-    if app.tenant and not _valid_tenant(app.tenant):
-        problems.append("The tenant must be a tenant ID (a GUID) or a domain name.")
-    problems += [f"'{d}' is not a domain name." for d in app.domains if not _DOMAIN.match(d)]
+        problems["tenant"] = "App-only access needs the tenant ID (or the tenant's domain)."
+    elif app.tenant and not _valid_tenant(app.tenant):
+        problems["tenant"] = "The tenant must be a tenant ID (a GUID) or a domain name."
+    bad = [f"'{d}' is not a domain name." for d in app.domains if not _DOMAIN.match(d)]
+    if bad:
+        problems["domains"] = " ".join(bad)
     return problems
 
 

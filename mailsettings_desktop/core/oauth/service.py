@@ -130,6 +130,8 @@ class TokenService:
         cache: TokenCache | None = None,
         http: HttpSettings | None = None,
         clock: Clock = time.time,
+        open_browser: BrowserOpener = open_in_system_browser,
+        sign_in_time_limit: float = DEFAULT_TIME_LIMIT_SECONDS,
     ) -> None:
         self._secrets = secrets
         self._app_secrets = AppSecrets(secrets)
@@ -138,6 +140,10 @@ class TokenService:
         self.cache = cache or TokenCache(clock)
         self.http = http or HttpSettings()
         self._clock = clock
+        # The GUI starts sign-ins without choosing a browser; tests hand in one that
+        # follows the authorize URL, so the choice lives here, injected once.
+        self.open_browser = open_browser
+        self.sign_in_time_limit = sign_in_time_limit
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
 
@@ -173,8 +179,8 @@ class TokenService:
         preset_key: str,
         email: str,
         *,
-        open_browser: BrowserOpener = open_in_system_browser,
-        time_limit_seconds: float = DEFAULT_TIME_LIMIT_SECONDS,
+        open_browser: BrowserOpener | None = None,
+        time_limit_seconds: float | None = None,
     ) -> tuple[InteractiveSignIn, CompanyApp]:
         """A prepared browser sign-in for this address (call `run()` on a worker thread,
         `cancel()` from the GUI), and the app it uses (keep its key in `AddressAuth`)."""
@@ -185,8 +191,10 @@ class TokenService:
             self.provider(preset_key),
             ClientApp(app.client_id, app.tenant, secret),
             login_hint=email,
-            open_browser=open_browser,
-            time_limit_seconds=time_limit_seconds,
+            open_browser=open_browser or self.open_browser,
+            time_limit_seconds=(
+                self.sign_in_time_limit if time_limit_seconds is None else time_limit_seconds
+            ),
             http=self.http,
             clock=self._clock,
         )
