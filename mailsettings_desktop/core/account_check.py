@@ -13,6 +13,7 @@ unverified handshake when a certificate is rejected (to show the admin that cert
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
 import logging
@@ -228,11 +229,39 @@ def _result(
         field=explanation.field,
         reply_code=code,
         enhanced_code=enhanced_code_in(text) if text else None,
-        server_text=text,
-        exception=exception,
+        server_text=scrub_secrets(text, request),
+        exception=scrub_secrets(exception, request),
         suggestion=suggestion,
         certificate=certificate,
     )
+
+
+def _secret_forms(request: CheckRequest) -> set[str]:
+    """The password and token as they could come back from a server that echoes them:
+    plain, and base64-encoded alone or inside a PLAIN or XOAUTH2 sign-in."""
+    forms: set[str] = set()
+    user = request.username
+    for secret in (request.password, request.access_token or ""):
+        if len(secret) < 3:
+            continue
+        forms.add(secret)
+        for blob in (secret, f"\0{user}\0{secret}", f"{user}\0{user}\0{secret}",
+                     f"user={user}\x01auth=Bearer {secret}\x01\x01"):
+            forms.add(base64.b64encode(blob.encode("utf-8")).decode("ascii"))
+    return forms
+
+
+def scrub_secrets(text: str, request: CheckRequest) -> str:
+    """Text for Details and the log with every form of the secret replaced by ***.
+
+    A misbehaving server may echo what it received; Details is copied into helpdesk
+    tickets, so the password must not survive there in any encoding.
+    """
+    if not text:
+        return text
+    for form in sorted(_secret_forms(request), key=len, reverse=True):
+        text = text.replace(form, "***")
+    return text
 
 
 def _describe(exc: BaseException) -> str:
