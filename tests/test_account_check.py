@@ -80,3 +80,22 @@ def test_cancel_stops_a_silent_server_promptly() -> None:
     listener.close()
     assert result.category is Category.CANCELLED
     assert time.monotonic() - started < 1.5
+
+
+def test_a_server_echoing_the_password_does_not_leak_it(
+    fault_server: type, ca: object
+) -> None:
+    import base64
+
+    from tests import fault_server as faults
+
+    blob = base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()).decode()
+    server = fault_server(
+        tls_context=faults.trusted_context(ca),  # type: ignore[arg-type]
+        auth_reply=f"535 5.7.8 bad credentials [{USER} | {PASSWORD}] raw={blob}",
+    )
+    result = run_check(request_for(server, Security.STARTTLS))
+    assert result.category is Category.WRONG_CREDENTIALS
+    shown = result.details() + repr(result)
+    assert PASSWORD not in shown and blob not in shown
+    assert "***" in result.server_text

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QLineEdit, QListView, QMessageBox, QPushButton, QTableView
+from PySide6.QtWidgets import (
+    QDialog,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+)
 from pytestqt.qtbot import QtBot
 
 from mailsettings_desktop.core.address_book import save_new_address
@@ -99,3 +107,17 @@ def test_remove_asks_and_deletes_row_and_keyring_entry(
     qtbot.waitUntil(lambda: window.context.db.get_address(record.id) is None)
     assert memory_keyring.entries == {}
     assert table.model().rowCount() == 0
+
+
+def test_missing_keyring_password_is_asked_for_not_blamed_on_typing(
+    qtbot: QtBot, window: MainWindow, ssl_server: LocalSmtpServer, memory_keyring: MemoryKeyring
+) -> None:
+    record = saved_address(window, ssl_server.port, PASSWORD)
+    window.context.secrets.delete(record.secret_key)  # as on a new computer
+    dialog = open_edit(qtbot, window)
+    qtbot.mouseClick(child(dialog, QPushButton, "testButton"), Qt.MouseButton.LeftButton)
+    error = child(dialog, QLabel, "passwordError")
+    assert error.isVisible() and "missing from this computer's keyring" in error.text()
+    assert child(dialog, QLineEdit, "passwordEdit").property("problem") is True
+    assert window.context.runner.active_jobs() == 0
+    assert ssl_server.mailbox.auth_attempts == []

@@ -139,6 +139,7 @@ class AddressDialog(QDialog):
         self._last_stamp: TestStamp | None = None
         self._touched: set[str] = set()
         self._result_field: str | None = None  # the field the last test blamed
+        self._result_key: tuple[object, ...] | None = None  # the values it blamed it for
         self._trusted_pin: str | None = existing.trusted_cert_sha256 if existing else None
         self._offered_pin: str | None = None
         self._username_follows_email = existing is None
@@ -190,7 +191,7 @@ class AddressDialog(QDialog):
 
         intro = QLabel(
             "A <b>company address</b>, shared by the employees you choose"
-            if self._employee is None else f"For <b>{self._employee.name}</b>"
+            if self._employee is None else f"For <b>{_escape(self._employee.name)}</b>"
         )
         intro.setObjectName("dialogEmployee")
 
@@ -619,8 +620,9 @@ class AddressDialog(QDialog):
             self._load_allowed_employees(record)
         if record is None:
             self._projects.set_projects(projects)
-            self._select_provider(self._context.presets[0].key if self._context.presets
-                                  else CUSTOM_KEY)
+            # "Other server" with empty fields: nothing points at a real provider until
+            # the admin picks one or types an address whose domain selects one.
+            self._select_provider(CUSTOM_KEY)
             self._default.setChecked(
                 self._employee is not None
                 and not self._context.db.addresses_for_employee(self._employee.id)
@@ -707,11 +709,16 @@ class AddressDialog(QDialog):
         return widget
 
     def _show_errors(self, errors: dict[str, str], keys: set[str]) -> None:
+        # The field the last test blamed stays marked only while the values are unchanged.
+        blamed = (
+            self._result_field
+            if self._result_field and self._result_key == self._connection_key() else None
+        )
         for key, label in self._errors.items():
             message = errors.get(key) if key in keys else None
             label.setText(message or "")
             label.setVisible(bool(message))
-            set_problem(self._widget_for(key), bool(message) or key == self._result_field)
+            set_problem(self._widget_for(key), bool(message) or key == blamed)
 
     # Field handlers ------------------------------------------------------------------------
 
@@ -1136,9 +1143,20 @@ class AddressDialog(QDialog):
             return self._checked_oauth_form(form)
         if not form.password and self._existing is not None:
             try:
-                stored = self._context.secrets.get(self._existing.secret_key) or ""
+                stored = self._context.secrets.get(self._existing.secret_key)
             except SecretStoreError as exc:
                 self._show_failure_text(str(exc))
+                return None
+            if not stored:
+                # A test with an empty password would blame the admin's typing instead.
+                self._errors["password"].setText(
+                    "The saved password is missing from this computer's keyring (for "
+                    "example after moving to a new computer). Enter the password."
+                )
+                self._errors["password"].show()
+                set_problem(self._password, True)
+                self._password.setFocus()
+                self._show_failure_text("Enter the password, then test again.")
                 return None
             form = AddressForm(**{**form.__dict__, "password": stored})
         redactor.remember(form.password)
@@ -1274,6 +1292,7 @@ class AddressDialog(QDialog):
         self._show_suggestion(result.suggestion)
         self._show_certificate(result)
         self._result_field = None if result.ok else result.field
+        self._result_key = self._connection_key()
         self._show_errors(self._field_errors(), self._touched)
 
     def _show_failure_text(self, text: str) -> None:

@@ -145,6 +145,11 @@ class AddressPane(QWidget):
         of those calls builds PySide6's `Qt` enums (some 13 ms), which the main window
         keeps off its first paint. The table is hidden until an employee is chosen.
         """
+        from PySide6.QtCore import Qt
+
+        # Names come from the admin or a CSV file: never let Qt read them as HTML.
+        for label in (self._title, self._subtitle, self._empty):
+            label.setTextFormat(Qt.TextFormat.PlainText)
         self._table.setModel(self._model)
         header = self._table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -292,6 +297,7 @@ class AddressPane(QWidget):
         self._open_dialog(self._model.address_at(index.row()))
 
     def _on_remove_clicked(self) -> None:
+        from PySide6.QtCore import Qt
         from PySide6.QtWidgets import QMessageBox
 
         record = self.selected_address()
@@ -311,6 +317,7 @@ class AddressPane(QWidget):
             self,
         )
         box.setObjectName("removeConfirmation")
+        box.setTextFormat(Qt.TextFormat.PlainText)
         box.setInformativeText(f"{detail}\nIts saved password is deleted from the keyring.")
         remove_button = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)

@@ -54,6 +54,7 @@ class EmployeeCard(QDialog):
         ):
             value_label = QLabel(value)
             value_label.setObjectName(name)
+            value_label.setTextFormat(Qt.TextFormat.PlainText)
             value_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             form.addRow(label, value_label)
 

@@ -192,6 +192,7 @@ class MainWindow(QMainWindow):
         for control in self._needs_database:
             control.setEnabled(True)
         self.reload_employees()
+        self._update_employee_actions()
 
     # Building ------------------------------------------------------------------------------
 
@@ -312,8 +313,18 @@ class MainWindow(QMainWindow):
         tools.addAction(test_all)
         tools.addAction(test_employee)
         self._needs_database.extend((test_all, test_employee))
-        edit_menu.addSeparator()
-        edit_menu.addAction(preferences)
+        # Enabled only while an employee is selected (see `_update_employee_actions`).
+        self._employee_actions = [add_address, test_employee, edit_employee, toggle_active,
+                                  remove_employee]
+
+        settings_menu = self.menuBar().addMenu("&Settings")
+        company_apps = QAction("&Company sign-in apps…", self)
+        company_apps.setObjectName("companyAppsAction")
+        company_apps.setToolTip("The company's own Microsoft and Google apps for OAuth2 sign-in")
+        company_apps.triggered.connect(self.open_company_apps)
+        settings_menu.addAction(company_apps)
+        settings_menu.addAction(preferences)
+        self._needs_database.append(company_apps)
 
         help_menu = self.menuBar().addMenu("&Help")
         explain = QAction("&Explain a server error…", self)
@@ -359,10 +370,12 @@ class MainWindow(QMainWindow):
             self.select_employee(target)
         else:
             self._pane.set_employee(None)
+        self._update_employee_actions()
 
     def select_employee(self, employee_id: int) -> bool:
         if not self._employees.is_listed(employee_id):
             self._pane.set_employee(None)
+            self._update_employee_actions()
             return False
         row = self._employees.row_of(employee_id)
         if row is None:
@@ -405,6 +418,18 @@ class MainWindow(QMainWindow):
         if self._pane.employee is None or self._pane.employee.id != employee.id:
             self._pane.set_employee(employee)
             self._refresh_sending()
+        self._update_employee_actions()
+
+    def _update_employee_actions(self) -> None:
+        """Actions about "the selected employee" are greyed out while there is none."""
+        selected = self._context is not None and self._pane.employee is not None
+        for action in self._employee_actions:
+            action.setEnabled(selected)
+
+    def open_company_apps(self) -> QWidget:
+        from mailsettings_desktop.ui.company_apps_window import open_company_apps_window
+
+        return open_company_apps_window(self, self.context)
 
     def _on_employee_tab_changed(self, _index: int) -> None:
         self._refresh_sending()
@@ -453,6 +478,7 @@ class MainWindow(QMainWindow):
     def confirm_remove_employee(self) -> None:
         from functools import partial
 
+        from PySide6.QtCore import Qt
         from PySide6.QtWidgets import QMessageBox
 
         employee = self._selected_employee()
@@ -463,6 +489,7 @@ class MainWindow(QMainWindow):
                           f"Remove {employee.name} for good?",
                           QMessageBox.StandardButton.Cancel, self)
         box.setObjectName("removeEmployeeConfirmation")
+        box.setTextFormat(Qt.TextFormat.PlainText)
         lines = []
         if summary.addresses:
             lines.append("Their external addresses are removed with their saved passwords: "
@@ -682,6 +709,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         for dialog in self.findChildren(QWidget, _TEST_ALL_DIALOG):
             dialog.close()
+        # An open Add/Edit dialog must not outlive the window (and save on its own).
+        for address_dialog in self.findChildren(QWidget, "addressDialog"):
+            address_dialog.close()
         if self._context is not None:
             self._context.runner.shutdown()
         super().closeEvent(event)

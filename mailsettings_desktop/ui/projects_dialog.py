@@ -132,6 +132,7 @@ class ProjectsDialog(QDialog):
                           f"Remove the project “{project.name}”?",
                           QMessageBox.StandardButton.Cancel, self)
         box.setObjectName("removeProjectConfirmation")
+        box.setTextFormat(Qt.TextFormat.PlainText)
         if summary.addresses:
             names = ", ".join(a.email for a in summary.addresses)
             box.setInformativeText(f"These addresses will no longer serve it: {names}.")
