@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -195,14 +196,25 @@ class AddressDialog(QDialog):
         )
         intro.setObjectName("dialogEmployee")
 
-        columns = QHBoxLayout()
+        form_area = QWidget()
+        columns = QHBoxLayout(form_area)
+        columns.setContentsMargins(0, 0, 0, 0)
         columns.addLayout(self._build_left_column(), 3)
         columns.addWidget(self._build_projects_group(), 2)
+        # The form scrolls rather than squeezing its rows when Details or a certificate
+        # takes room below it, or the screen is small.
+        scroll = QScrollArea()
+        scroll.setObjectName("formScrollArea")
+        scroll.setWidget(form_area)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        form_area.setMinimumHeight(form_area.sizeHint().height())
 
         layout = QVBoxLayout(self)
         layout.addWidget(banner_box)
         layout.addWidget(intro)
-        layout.addLayout(columns, 1)
+        layout.addWidget(scroll, 1)
         layout.addWidget(self._build_result_box())
         layout.addLayout(self._build_buttons())
         self.resize(940, 760)
