@@ -17,7 +17,7 @@ import keyring.backend
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLineEdit, QTabWidget
 
 from mailsettings_desktop.app import create_main_window
 from mailsettings_desktop.core.address_book import save_new_address
@@ -26,7 +26,7 @@ from mailsettings_desktop.core.security import Security
 from mailsettings_desktop.ui.main_window import MainWindow
 
 
-class _ScratchKeyring(keyring.backend.KeyringBackend):
+class DemoKeyring(keyring.backend.KeyringBackend):
     """Keeps passwords in memory for the length of the screenshot run."""
 
     priority = 1  # type: ignore[assignment]
@@ -65,26 +65,32 @@ def _add_sample_addresses(window: MainWindow, employee_id: int) -> None:
 def main() -> int:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs")
     out.mkdir(parents=True, exist_ok=True)
-    keyring.set_keyring(_ScratchKeyring())
+    keyring.set_keyring(DemoKeyring())
     app = QApplication.instance() or QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory() as tmp:
-        window = create_main_window(Path(tmp) / "demo.sqlite3", demo=True)
+        window = create_main_window(Path(tmp) / "company.sqlite3", demo=True)
         window.show()
         employee = window.context.db.list_employees()[1]
         _add_sample_addresses(window, employee.id)
         window.select_employee(employee.id)
         app.processEvents()
         window.grab().save(str(out / "main-window.png"))
+        tabs = window.findChild(QTabWidget, "employeeTabs")
+        tabs.setCurrentIndex(1)
+        app.processEvents()
+        window.grab().save(str(out / "sending.png"))
+        tabs.setCurrentIndex(0)
         dialog = window.address_pane.open_add_dialog()
         assert dialog is not None
-        dialog._email.setText("olga.petrova@gmail.com")
-        dialog._sender_name.setText("Olga Petrova")
+        # Typed as an admin would: the gmail.com domain selects the Gmail preset.
+        dialog.findChild(QLineEdit, "emailEdit").setText("bruno.trade.fairs@gmail.com")
+        dialog.findChild(QLineEdit, "senderNameEdit").setText("Bruno Diaz")
         app.processEvents()
         dialog.grab().save(str(out / "add-dialog.png"))
         dialog.reject()
         window.close()
         window.context.db.close()
-    print(f"wrote {out / 'main-window.png'} and {out / 'add-dialog.png'}")
+    print(f"wrote main-window.png, sending.png and add-dialog.png to {out}")
     return 0
 
 
