@@ -451,15 +451,12 @@ class MainWindow(QMainWindow):
         return employee
 
     def open_edit_employee_dialog(self) -> EmployeeDialog | None:
-        from PySide6.QtCore import Qt
-
         from mailsettings_desktop.ui.record_dialogs import EmployeeDialog
 
         employee = self._selected_employee()
         if employee is None:
             return None
         dialog = EmployeeDialog(self.context.db, self, existing=employee)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.employee_added.connect(self._on_employee_added)
         dialog.open()
         return dialog
@@ -604,12 +601,9 @@ class MainWindow(QMainWindow):
         self._filter.selectAll()
 
     def open_employee_dialog(self) -> EmployeeDialog:
-        from PySide6.QtCore import Qt
-
         from mailsettings_desktop.ui.record_dialogs import EmployeeDialog
 
         dialog = EmployeeDialog(self.context.db, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.employee_added.connect(self._on_employee_added)
         dialog.open()
         return dialog
@@ -618,12 +612,9 @@ class MainWindow(QMainWindow):
         self.reload_employees(select_id=record.id)
 
     def open_project_dialog(self) -> ProjectDialog:
-        from PySide6.QtCore import Qt
-
         from mailsettings_desktop.ui.record_dialogs import ProjectDialog
 
         dialog = ProjectDialog(self.context.db, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.project_added.connect(self._on_project_added)
         dialog.open()
         return dialog

@@ -99,7 +99,6 @@ class ProjectsDialog(QDialog):
 
     def _on_add(self) -> None:
         dialog = ProjectDialog(self._db, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.project_added.connect(self._on_added)
         dialog.open()
 
