@@ -17,7 +17,7 @@ from tests.smtp_server import LocalSmtpServer
 
 
 def test_test_all_lists_failures_and_updates_rows(
-    qtbot: QtBot, window: MainWindow, ssl_server: LocalSmtpServer
+    qtbot: QtBot, window: MainWindow, ssl_server: LocalSmtpServer, qtmodeltester: object
 ) -> None:
     db, secrets = window.context.db, window.context.secrets
     employees = db.list_employees()
@@ -44,6 +44,7 @@ def test_test_all_lists_failures_and_updates_rows(
     assert summary is not None and (summary.total, summary.failed) == (5, 1)
     assert child(dialog, QLabel, "testAllCount").text() == "5 of 5 tested · 1 failed"
     failures = child(dialog, QTableView, "testAllFailures").model()
+    qtmodeltester.check(failures)  # type: ignore[attr-defined]
     assert failures.rowCount() == 1
     assert failures.index(0, 1).data() == employees[4].name
     assert "rejected" in failures.index(0, 2).data()
