@@ -17,11 +17,16 @@ from mailsettings_desktop.core.certificates import (
 from mailsettings_desktop.core.check_result import Category, Stage
 from mailsettings_desktop.core.diagnosis import (
     EXPLANATIONS,
+    LOCAL_ERROR_RULES,
     PROVIDER_ADVICE,
+    REPLY_RULES,
     USERNAME_DIFFERS_WARNING,
+    category_for_local_error,
     category_for_reply,
+    diagnose_pasted,
     explanation_for,
     parse_pasted_reply,
+    pasted_explanation,
     username_differs_from_address,
 )
 
@@ -141,6 +146,152 @@ def test_bare_codes_depend_on_the_stage() -> None:
     )
     assert category_for_reply(Stage.GREETING, 554, "go away") is Category.CONNECTION_BLOCKED
     assert category_for_reply(Stage.AUTHENTICATING, 299, "odd") is Category.UNEXPECTED
+
+
+@pytest.mark.parametrize(
+    ("pasted", "category"),
+    [
+        ("550 5.1.1 <x@example.org>: Recipient address rejected: User unknown",
+         Category.RECIPIENT_REJECTED),
+        ("550 5.1.1 The email account that you tried to reach does not exist.",
+         Category.RECIPIENT_REJECTED),
+        ("554 5.7.1 Spam message rejected", Category.CONTENT_REJECTED),
+        # Postfix names the recipient table when it refuses an unknown *sender*.
+        ("553 5.1.0 <sales@example.test>: Sender address rejected: User unknown in local "
+         "recipient table", Category.SENDER_REJECTED),
+        # A bare code means nothing without the stage: honestly unknown, not a wrong password.
+        ("550 rejected", Category.UNEXPECTED),
+        ("554 denied by policy", Category.UNEXPECTED),
+        ("535 go away", Category.UNEXPECTED),
+        # A generic 5.7.1 alone is not the sender's fault.
+        ("550 5.7.1 not allowed", Category.UNEXPECTED),
+        ("501 5.5.4 Syntax error in parameters", Category.UNEXPECTED),
+    ],
+)
+def test_pasted_reply_without_a_stage_goes_by_its_words(pasted: str, category: Category) -> None:
+    reply = parse_pasted_reply(pasted)
+    assert category_for_reply(None, reply.code, reply.text) is category
+    assert diagnose_pasted(pasted).category is category
+
+
+@pytest.mark.parametrize(
+    ("stage", "code", "text", "category"),
+    [
+        (Stage.AUTHENTICATING, 550, "rejected", Category.WRONG_CREDENTIALS),
+        (Stage.CHECKING_SENDER, 550, "rejected", Category.SENDER_REJECTED),
+        (Stage.SENDING, 550, "rejected", Category.RECIPIENT_REJECTED),
+        (Stage.SENDING, 550, "5.1.1 Recipient address rejected: User unknown",
+         Category.RECIPIENT_REJECTED),
+        (Stage.SENDING, 554, "5.7.1 Spam message rejected", Category.CONTENT_REJECTED),
+        # Only the test message has content: at MAIL FROM a 5.7.1 is still the sender.
+        (Stage.CHECKING_SENDER, 554, "5.7.1 Spam message rejected", Category.SENDER_REJECTED),
+        (Stage.AUTHENTICATING, 454, "4.7.0 Temporary authentication failure",
+         Category.TEMPORARY_FAILURE),
+        (Stage.AUTHENTICATING, 501, "5.5.4 Syntax error", Category.NO_COMMON_MECHANISM),
+    ],
+)
+def test_a_known_stage_still_reads_bare_codes(
+    stage: Stage, code: int, text: str, category: Category
+) -> None:
+    assert category_for_reply(stage, code, text) is category
+
+
+def test_rules_on_a_bare_code_need_the_stage() -> None:
+    for rule in REPLY_RULES:
+        if rule.stages and rule.text is None and not rule.enhanced:
+            assert rule.needs_stage, rule
+
+
+@pytest.mark.parametrize(
+    ("pasted", "category"),
+    [
+        ("[Errno 111] Connection refused", Category.CONNECTION_REFUSED),
+        ("ConnectionRefusedError", Category.CONNECTION_REFUSED),
+        ("[WinError 10061] No connection could be made because the target machine actively "
+         "refused it", Category.CONNECTION_REFUSED),
+        ("ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+         "failed: self-signed certificate (_ssl.c:1006)", Category.CERT_UNTRUSTED),
+        ("certificate verify failed: self-signed certificate", Category.CERT_UNTRUSTED),
+        ("certificate verify failed: unable to get local issuer certificate",
+         Category.CERT_UNTRUSTED),
+        ("certificate verify failed: Hostname mismatch, certificate is not valid for "
+         "'smtp.example.test'.", Category.CERT_HOSTNAME_MISMATCH),
+        ("certificate verify failed: certificate has expired (_ssl.c:1006)",
+         Category.CERT_EXPIRED),
+        ("[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)",
+         Category.TLS_ON_PLAIN_PORT),
+        ("timed out", Category.CONNECT_TIMEOUT),
+        ("TimeoutError: [Errno 110] Connection timed out", Category.CONNECT_TIMEOUT),
+        ("socket.gaierror: [Errno -2] Name or service not known", Category.DNS_FAILURE),
+        ("[Errno 11001] getaddrinfo failed", Category.DNS_FAILURE),
+        ("[Errno 8] nodename nor servname provided, or not known", Category.DNS_FAILURE),
+        ("Connection unexpectedly closed", Category.CONNECTION_CLOSED),
+        ("smtplib.SMTPServerDisconnected: please run connect() first",
+         Category.CONNECTION_CLOSED),
+        ("SMTPServerDisconnected", Category.CONNECTION_CLOSED),
+        ("Connection unexpectedly closed: timed out", Category.REPLY_TIMEOUT),
+        ("No suitable authentication method found.", Category.NO_COMMON_MECHANISM),
+        ("smtplib.SMTPNotSupportedError: SMTP AUTH extension not supported by server.",
+         Category.AUTH_NOT_OFFERED),
+        ("STARTTLS extension not supported by server.", Category.STARTTLS_NOT_OFFERED),
+        ("[Errno 101] Network is unreachable", Category.NO_ROUTE),
+    ],
+)
+def test_pasted_local_error(pasted: str, category: Category) -> None:
+    diagnosis = diagnose_pasted(pasted)
+    assert diagnosis.category is category
+    assert diagnosis.local
+    assert "this computer" in diagnosis.found()
+
+
+@pytest.mark.parametrize(
+    ("stage", "category"),
+    [
+        (None, Category.CONNECT_TIMEOUT),
+        (Stage.GREETING, Category.CONNECT_TIMEOUT),
+        (Stage.SECURING, Category.GREETING_TIMEOUT),
+        (Stage.AUTHENTICATING, Category.REPLY_TIMEOUT),
+        (Stage.SENDING, Category.REPLY_TIMEOUT),
+    ],
+)
+def test_a_time_out_depends_on_the_stage(stage: Stage | None, category: Category) -> None:
+    assert category_for_local_error(stage, "TimeoutError: timed out") is category
+
+
+def test_a_server_reply_is_not_taken_for_a_local_error() -> None:
+    diagnosis = diagnose_pasted("421 4.4.2 Connection timed out, closing connection")
+    assert diagnosis.category is Category.SERVICE_UNAVAILABLE
+    assert not diagnosis.local
+
+
+def test_every_local_error_row_is_explained() -> None:
+    assert {rule.category for rule in LOCAL_ERROR_RULES} <= set(EXPLANATIONS)
+
+
+def test_what_was_found_is_said_in_words() -> None:
+    found = diagnose_pasted("550 5.1.1 Recipient address rejected").found()
+    assert "reply code 550" in found and "permanent refusal" in found and "5.1.1" in found
+    assert "temporary refusal" in diagnose_pasted("451 4.3.0 try later").found()
+    assert "no server reply code" in diagnose_pasted("it broke").found()
+
+
+def test_pasted_unknowns_say_so() -> None:
+    assert "not one the program knows" in diagnose_pasted("550 rejected").explanation().headline
+    assert "not one the program knows" in diagnose_pasted("it broke").explanation().headline
+
+
+@pytest.mark.parametrize("provider", ["custom", "gmail", "microsoft365", "yandex", "outlook"])
+def test_pasted_advice_never_points_at_a_details_button(provider: str) -> None:
+    for category in Category:
+        explanation = pasted_explanation(category, provider)
+        assert "Details" not in explanation.advice, category
+        assert explanation.headline.endswith("."), category
+
+
+def test_pasted_explanation_keeps_provider_advice() -> None:
+    assert pasted_explanation(Category.APP_PASSWORD_REQUIRED, "gmail") == explanation_for(
+        Category.APP_PASSWORD_REQUIRED, "gmail"
+    )
 
 
 @pytest.mark.parametrize(

@@ -68,6 +68,7 @@ class Category(StrEnum):
     RELAY_DENIED = "relay_denied"
     QUOTA_EXCEEDED = "quota_exceeded"
     RECIPIENT_REJECTED = "recipient_rejected"
+    CONTENT_REJECTED = "content_rejected"
     SERVICE_UNAVAILABLE = "service_unavailable"
     CONNECTION_BLOCKED = "connection_blocked"
     CONNECTION_CLOSED = "connection_closed"

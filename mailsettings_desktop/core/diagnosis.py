@@ -1,12 +1,14 @@
 """What each kind of failure means and what the admin should do: a table, not branches.
 
-Three tables live here. `REPLY_RULES` turns a server reply (stage, reply code, enhanced
+Four tables live here. `REPLY_RULES` turns a server reply (stage, reply code, enhanced
 status code, words in the text, provider, sign-in method) into a `Category`; the first
 matching rule wins. `OAUTH_RULES` does the same for an identity provider's error answer
-(the OAuth `error` value and Microsoft's AADSTS codes in its description).
-`EXPLANATIONS` gives each category a headline, advice and the form field at fault, with
-per-provider advice where a provider has its own remedy. The account check, the OAuth
-sign-in and the "Explain a server error" window all read them.
+(the OAuth `error` value and Microsoft's AADSTS codes in its description), and
+`LOCAL_ERROR_RULES` for an error raised on this computer that an admin pastes (a refused
+connection, a certificate, a name lookup). `EXPLANATIONS` gives each category a headline,
+advice and the form field at fault, with per-provider advice where a provider has its own
+remedy. The account check, the OAuth sign-in and the "Explain a server error" window all
+read them.
 """
 
 from __future__ import annotations
@@ -40,12 +42,18 @@ class ReplyRule:
     # Sign-in methods ("password", "oauth2") the rule is for; an unknown method (pasted
     # text) matches only rules without this restriction.
     methods: frozenset[str] = frozenset()
+    # The rule's evidence means something only at its stages (a bare 550 is a wrong
+    # password when signing in but a refused recipient when sending), so it must not fire
+    # when the stage is unknown.
+    needs_stage: bool = False
 
     def matches(
         self, stage: Stage | None, code: int | None, enhanced: str | None, text: str,
         provider: str, method: str | None = None,
     ) -> bool:
         if self.methods and method not in self.methods:
+            return False
+        if stage is None and self.needs_stage:
             return False
         if self.stages and stage is not None and stage not in self.stages:
             return False
@@ -60,7 +68,14 @@ class ReplyRule:
 
 def _rule(category: Category, *, stages: tuple[Stage, ...] = (), codes: tuple[int, ...] = (),
           enhanced: tuple[str, ...] = (), text: str | None = None,
-          providers: tuple[str, ...] = (), methods: tuple[str, ...] = ()) -> ReplyRule:
+          providers: tuple[str, ...] = (), methods: tuple[str, ...] = (),
+          needs_stage: bool | None = None) -> ReplyRule:
+    """A reply rule. One that names stages but neither words nor an enhanced code goes by
+    the bare reply code, which says nothing without the stage, so it needs the stage
+    unless told otherwise; an enhanced code too generic to stand alone passes
+    `needs_stage=True`."""
+    if needs_stage is None:
+        needs_stage = bool(stages) and text is None and not enhanced
     return ReplyRule(
         category,
         frozenset(stages),
@@ -69,16 +84,22 @@ def _rule(category: Category, *, stages: tuple[Stage, ...] = (), codes: tuple[in
         re.compile(text, re.IGNORECASE) if text else None,
         frozenset(providers),
         frozenset(methods),
+        needs_stage,
     )
 
 
 AUTH = (Stage.AUTHENTICATING,)
 MAIL = (Stage.CHECKING_SENDER,)
 GREET = (Stage.GREETING,)
+SEND = (Stage.SENDING,)
+# The permanent refusals a server gives to a sign-in it does not accept.
+REFUSED_SIGN_IN = (535, 534, 530, 550, 553, 554)
 
 # The first matching rule wins. Rules that recognise a reply by its words or its enhanced
-# code come before rules that go by the bare reply code, so that a reply pasted without its
-# stage (stage None matches every stage) still finds its specific rule first.
+# code come before rules that go by the bare reply code. A reply pasted without its stage
+# (stage None) is matched against every stage's words and telling enhanced codes, but never
+# against a bare code or a generic enhanced code (`needs_stage`): without the stage, "550"
+# alone could be a wrong password, a refused sender or a refused recipient.
 REPLY_RULES: tuple[ReplyRule, ...] = (
     # Encryption demanded by the server, at any stage.
     _rule(Category.ENCRYPTION_REQUIRED, codes=(530, 538),
@@ -106,27 +127,136 @@ REPLY_RULES: tuple[ReplyRule, ...] = (
           text=r'"schemes"\s*:\s*"bearer|xoauth2|oauthbearer|invalid_token'),
     _rule(Category.WRONG_CREDENTIALS_OR_AUTH_DISABLED, stages=AUTH, enhanced=("5.7.3",),
           text=r"authentication unsuccessful"),
-    _rule(Category.NO_COMMON_MECHANISM, stages=AUTH, enhanced=("5.5.4", "5.7.4")),
+    # 5.5.4 is any "invalid command arguments", so alone it means a mechanism only at AUTH.
+    _rule(Category.NO_COMMON_MECHANISM, stages=AUTH, enhanced=("5.5.4", "5.7.4"),
+          needs_stage=True),
+    _rule(Category.NO_COMMON_MECHANISM, stages=AUTH,
+          text=r"(unrecognized|unrecognised|unsupported|unknown) authentication "
+               r"(type|mechanism|method)|no suitable authentication"),
+    # 5.7.8 is RFC 4954's "authentication credentials invalid"; the words are the usual ones.
+    _rule(Category.WRONG_CREDENTIALS, stages=AUTH, codes=REFUSED_SIGN_IN, enhanced=("5.7.8",)),
+    _rule(Category.WRONG_CREDENTIALS, stages=AUTH, codes=REFUSED_SIGN_IN,
+          text=r"username and password not accepted|(invalid|bad|wrong|incorrect) "
+               r"(user ?name|login|credentials|password)|authentication (credentials )?"
+               r"(failed|invalid)|invalid credentials"),
     # Sending limits, relaying and the sender, recognised by words or enhanced code.
     _rule(Category.QUOTA_EXCEEDED, enhanced=("5.4.5", "4.4.5")),
     _rule(Category.QUOTA_EXCEEDED, text=r"sending limit|quota|too many messages"),
     _rule(Category.RELAY_DENIED, text=r"relay(ing)? (access )?(denied|not permitted)"),
     _rule(Category.CONNECTION_BLOCKED, stages=GREET, codes=(554, 550, 521),
-          text=r"block|listed|blacklist|spamhaus|reputation|not allowed|denied"),
+          text=r"block|listed|blacklist|spamhaus|reputation"),
+    # "Denied" could be anything; it is this network only when said in the greeting.
+    _rule(Category.CONNECTION_BLOCKED, stages=GREET, codes=(554, 550, 521),
+          text=r"not allowed|denied", needs_stage=True),
+    # The message itself refused by a content filter: only the test message has content.
+    _rule(Category.CONTENT_REJECTED, stages=SEND,
+          text=r"\bspam\b|virus|malware|phishing|message content|"
+               r"content (was )?(rejected|refused|filter|policy)|prohibited content"),
+    # A refused recipient, said outright. Before the sender's words, which include
+    # "authorized"; Postfix's "Sender address rejected: User unknown in local recipient
+    # table" has no "recipient address", so it stays the sender's.
+    _rule(Category.RECIPIENT_REJECTED, stages=SEND,
+          text=r"recipient address rejected|(recipient|rcpt) (rejected|refused|unknown|"
+               r"not found)|(no such|unknown|invalid) recipient"),
     _rule(Category.SENDER_REJECTED, stages=MAIL,
           text=r"sender|not owned|send ?as|from address|mail from|authorized"),
-    _rule(Category.SENDER_REJECTED, stages=MAIL, enhanced=("5.7.1", "5.7.60", "5.1.7", "5.1.8")),
-    # Bare reply codes, read with the stage they came at.
+    # 5.7.60: Microsoft's "send as" denied; 5.1.7/5.1.8: a bad sender address or domain.
+    _rule(Category.SENDER_REJECTED, stages=MAIL, enhanced=("5.7.60", "5.1.7", "5.1.8")),
+    # 5.7.1 is any "not authorised" refusal: the sender only when it came at MAIL FROM.
+    _rule(Category.SENDER_REJECTED, stages=MAIL, enhanced=("5.7.1",), needs_stage=True),
+    # A recipient that does not exist (RFC 3463 5.1.x addressing codes, 5.2.1 disabled).
+    _rule(Category.RECIPIENT_REJECTED, stages=SEND,
+          enhanced=("5.1.1", "5.1.2", "5.1.3", "5.1.6", "5.1.10", "5.2.1")),
+    _rule(Category.RECIPIENT_REJECTED, stages=SEND,
+          text=r"user unknown|unknown user|no such (user|mailbox)|mailbox (not found|"
+               r"does not exist|unavailable)|address does not exist"),
+    # Bare reply codes, read with the stage they came at (never without one).
     _rule(Category.SERVICE_UNAVAILABLE, codes=(421,)),
     _rule(Category.NO_COMMON_MECHANISM, stages=AUTH, codes=(504,)),
     _rule(Category.TEMPORARY_FAILURE, stages=AUTH, codes=(432, 450, 451, 452, 454)),
-    _rule(Category.WRONG_CREDENTIALS, stages=AUTH, codes=(535, 534, 530, 550, 553, 554)),
+    _rule(Category.WRONG_CREDENTIALS, stages=AUTH, codes=REFUSED_SIGN_IN),
     _rule(Category.CONNECTION_BLOCKED, stages=GREET, codes=(554, 521)),
     _rule(Category.TEMPORARY_FAILURE, stages=MAIL, codes=(450, 451, 452)),
     _rule(Category.SENDER_REJECTED, stages=MAIL, codes=(550, 553, 554, 555)),
-    _rule(Category.RECIPIENT_REJECTED, stages=(Stage.SENDING,), codes=(550, 551, 553)),
+    _rule(Category.RECIPIENT_REJECTED, stages=SEND, codes=(550, 551, 553)),
     _rule(Category.TEMPORARY_FAILURE, codes=(450, 451, 452, 454)),
 )
+
+
+@dataclass(frozen=True)
+class LocalErrorRule:
+    """One row of the local error table: words of an error raised on this computer."""
+
+    category: Category
+    text: re.Pattern[str]
+    # Where the same words mean different things at different stages (a time-out), the
+    # stages this row is for; empty matches any stage, including an unknown one.
+    stages: frozenset[Stage] = frozenset()
+
+    def matches(self, stage: Stage | None, text: str) -> bool:
+        if self.stages and stage not in self.stages:
+            return False
+        return self.text.search(text) is not None
+
+
+def _local(category: Category, text: str, stages: tuple[Stage, ...] = ()) -> LocalErrorRule:
+    return LocalErrorRule(category, re.compile(text, re.IGNORECASE), frozenset(stages))
+
+
+CONVERSATION = (Stage.AUTHENTICATING, Stage.CHECKING_SENDER, Stage.SENDING)
+
+# Errors that Python, OpenSSL or the operating system raise on this computer, as a log or an
+# error box shows them: no reply code, because the server never answered (or never
+# answered in SMTP). They map to the categories the account check gives the same failure,
+# so a pasted error reads like the check's own result. The first matching row wins.
+LOCAL_ERROR_RULES: tuple[LocalErrorRule, ...] = (
+    # Certificates, most specific first: each is also "certificate verify failed".
+    _local(Category.CERT_HOSTNAME_MISMATCH,
+           r"hostname mismatch|ip address mismatch|hostname \S+ (doesn't|does not) match"),
+    _local(Category.CERT_EXPIRED, r"certificate has expired"),
+    _local(Category.CERT_NOT_YET_VALID, r"certificate is not yet valid"),
+    _local(Category.CERT_UNTRUSTED,
+           r"self[- ]signed certificate|unable to get local issuer|certificate verify failed|"
+           r"unable to verify the first certificate"),
+    # The server answered the TLS hello in plain text: SSL/TLS chosen on a STARTTLS port.
+    _local(Category.TLS_ON_PLAIN_PORT,
+           r"wrong[_ ]version[_ ]number|unknown[_ ]protocol|http[_ ]request|"
+           r"packet[_ ]length[_ ]too[_ ]long|record[_ ]layer[_ ]failure"),
+    # The name lookup (Linux, macOS, Windows wordings).
+    _local(Category.DNS_FAILURE,
+           r"name or service not known|getaddrinfo failed|nodename nor servname|"
+           r"temporary failure in name resolution|no address associated with hostname|"
+           r"\[errno -[235]\]|\[errno 1100[14]\]|name resolution"),
+    # smtplib reports a read that timed out as a closed connection: it was a time-out.
+    _local(Category.REPLY_TIMEOUT, r"unexpectedly closed: timed out"),
+    _local(Category.CONNECTION_REFUSED,
+           r"connection ?refused|actively refused|errno 111\]|winerror 10061"),
+    _local(Category.NO_ROUTE,
+           r"network is unreachable|no route to host|host is down|network is down"),
+    # A time-out in the TLS handshake is the check's "never said hello"; at the greeting,
+    # an admin's "when connecting" usually means the connection attempt itself.
+    _local(Category.GREETING_TIMEOUT, r"timed? ?out", (Stage.SECURING,)),
+    _local(Category.REPLY_TIMEOUT, r"timed? ?out", CONVERSATION),
+    _local(Category.CONNECT_TIMEOUT, r"timed? ?out|winerror 10060"),
+    _local(Category.STARTTLS_NOT_OFFERED, r"starttls extension not supported"),
+    _local(Category.AUTH_NOT_OFFERED, r"smtp auth extension not supported"),
+    _local(Category.NO_COMMON_MECHANISM, r"no suitable authentication method"),
+    _local(Category.CONNECTION_CLOSED,
+           r"unexpectedly closed|serverdisconnected|connection reset|connection aborted|"
+           r"eof occurred in violation|unexpected[_ ]eof|remote end closed|"
+           r"forcibly closed|broken pipe|not connected"),
+    _local(Category.TLS_FAILED,
+           r"\[ssl|sslerror|handshake failure|tlsv1[_ ]alert|unsupported protocol|"
+           r"no protocols available"),
+)
+
+# What the first digit of a reply code says, for a reply the tables do not know.
+REPLY_CLASSES: dict[str, str] = {
+    "2": "the server accepted the command",
+    "3": "the server is waiting for more input",
+    "4": "a temporary refusal: the same attempt may work later",
+    "5": "a permanent refusal: the same attempt will fail again",
+}
 
 
 @dataclass(frozen=True)
@@ -393,6 +523,14 @@ EXPLANATIONS: dict[Category, Explanation] = {
         "Check the recipient address.",
         None,
     ),
+    Category.CONTENT_REJECTED: Explanation(
+        "The server refused the message itself: its filter took it for spam or harmful "
+        "content.",
+        "The account and address work; the message's content was refused. Send a plainer "
+        "message (no links or attachments), and ask the provider why its filter refused it "
+        "if real mail is refused too.",
+        None,
+    ),
     Category.SERVICE_UNAVAILABLE: Explanation(
         "The server says it is not available right now (421).",
         "Try again later. If it persists, the provider may be limiting this network.",
@@ -551,10 +689,75 @@ PROVIDER_ADVICE: dict[tuple[Category, str], str] = {
 }
 
 
+# The Explain window has no test that just ran and no Details button, so where the check's
+# words assume either, the window shows these instead (the check keeps its own).
+PASTED_EXPLANATIONS: dict[Category, Explanation] = {
+    Category.UNEXPECTED: Explanation(
+        "This reply is not one the program knows.",
+        "Ask the mail administrator or the provider what the server's words mean; the "
+        "reply code (below) says whether trying again later can help.",
+    ),
+    Category.RECIPIENT_REJECTED: Explanation(
+        "The server refused the recipient: that address does not exist or takes no mail.",
+        "Check the spelling of the recipient address. The account and the sender address "
+        "are not at fault.",
+    ),
+    Category.MESSAGE_SENT: Explanation(
+        "The server accepted the message.",
+        "Check that it arrived in the recipient's inbox (and not in spam).",
+    ),
+    Category.TLS_FAILED: Explanation(
+        EXPLANATIONS[Category.TLS_FAILED].headline,
+        "The server may use old or unusual encryption settings. Check the port and "
+        "security setting, then run Test account for the address.",
+        "security",
+    ),
+    Category.CERT_UNTRUSTED: Explanation(
+        EXPLANATIONS[Category.CERT_UNTRUSTED].headline,
+        "If this is your company's own server, run Test account for the address: it shows "
+        "the certificate's fingerprint to compare with the one your mail administrator "
+        "gives you before you trust it. Otherwise, do not proceed.",
+        "host",
+    ),
+    Category.CERT_HOSTNAME_MISMATCH: Explanation(
+        EXPLANATIONS[Category.CERT_HOSTNAME_MISMATCH].headline,
+        "Use the server name the certificate was issued for, usually the one your provider "
+        "documents. Test account for the address shows the names in the certificate.",
+        "host",
+    ),
+    Category.OAUTH_PROVIDER_ERROR: Explanation(
+        EXPLANATIONS[Category.OAUTH_PROVIDER_ERROR].headline,
+        "The administrator of the company's app registration can tell what the answer "
+        "means.",
+        "company_app",
+    ),
+}
+
+# Pasted text with neither a reply code nor a recognised error message.
+UNKNOWN_ERROR = Explanation(
+    "This error message is not one the program knows.",
+    "Paste the server's reply itself if you have it (a line starting with a three-digit "
+    "code such as 535 or 550), or ask the mail administrator what the message means.",
+)
+# Said under a bare reply code pasted without its stage: choosing one may explain it.
+UNKNOWN_STAGE_HINT = (
+    "If you know when it happened, choose it under \"It happened\": the same code means "
+    "different things when signing in and when sending."
+)
+
+
 def explanation_for(category: Category, provider: str = "custom") -> Explanation:
     base = EXPLANATIONS[category]
     advice = PROVIDER_ADVICE.get((category, provider))
     return Explanation(base.headline, advice, base.field) if advice else base
+
+
+def pasted_explanation(category: Category, provider: str = "custom") -> Explanation:
+    """The explanation as the Explain window words it: provider advice first, then the
+    window's own wording where the check's points at its Details button."""
+    if (category, provider) in PROVIDER_ADVICE:
+        return explanation_for(category, provider)
+    return PASTED_EXPLANATIONS.get(category) or EXPLANATIONS[category]
 
 
 def category_for_reply(
@@ -606,6 +809,69 @@ def parse_pasted_reply(text: str) -> PastedReply:
         match = REPLY_LINE.search(cleaned)
         code = int(match.group(1)) if match else None
     return PastedReply(code, enhanced_code_in(cleaned), cleaned)
+
+
+def category_for_local_error(stage: Stage | None, text: str) -> Category:
+    """Classify an error raised on this computer (Python, OpenSSL, the operating system)
+    from its words; `stage` None means unknown."""
+    for rule in LOCAL_ERROR_RULES:
+        if rule.matches(stage, text):
+            return rule.category
+    return Category.UNEXPECTED
+
+
+@dataclass(frozen=True)
+class PastedDiagnosis:
+    """What the Explain window found in pasted text, and what kind of failure it is."""
+
+    reply: PastedReply
+    category: Category
+    # The text is an error raised on this computer, not a reply from the server.
+    local: bool = False
+
+    def found(self) -> str:
+        """What was found, in the admin's words: the reply code and what its class means,
+        or that the text is this computer's own error message."""
+        reply = self.reply
+        if self.local:
+            return ("Found no server reply: this is an error message from this computer's "
+                    "side of the connection.")
+        if reply.code is not None:
+            meaning = REPLY_CLASSES[str(reply.code)[0]]
+            found = f"the server's reply code {reply.code} ({meaning})"
+            if reply.enhanced:
+                found += f" and the detailed status code {reply.enhanced}"
+            return f"Found {found}."
+        return "Found no server reply code in the text."
+
+    def explanation(self, provider: str = "custom") -> Explanation:
+        """The explanation as the Explain window shows it (see `PASTED_EXPLANATIONS`)."""
+        if self.category is Category.UNEXPECTED and self.reply.code is None:
+            return UNKNOWN_ERROR
+        return pasted_explanation(self.category, provider)
+
+
+def diagnose_pasted(
+    text: str, stage: Stage | None = None, provider: str = "custom"
+) -> PastedDiagnosis:
+    """Explain text the admin pasted: a server reply, a bounce, or a local error message.
+
+    A reply code makes it a server reply; the local error table is asked only when there is
+    none or the reply tables do not know the reply (a log line can carry a number that
+    looks like a code). Without a code, the local table goes first, because its words
+    ("timed out", "refused") are more exact than the reply table's.
+    """
+    reply = parse_pasted_reply(text)
+    if reply.code is None:
+        local = category_for_local_error(stage, reply.text)
+        if local is not Category.UNEXPECTED:
+            return PastedDiagnosis(reply, local, local=True)
+    category = category_for_reply(stage, reply.code, reply.text, provider)
+    if category is Category.UNEXPECTED and reply.code is not None:
+        local = category_for_local_error(stage, reply.text)
+        if local is not Category.UNEXPECTED:
+            return PastedDiagnosis(reply, local, local=True)
+    return PastedDiagnosis(reply, category)
 
 
 def category_for_connect_error(status: int) -> Category:

@@ -1,7 +1,9 @@
 """Help → "Explain a server error": paste a reply from a bounce or a log, get the advice.
 
 It reads the same tables as the account check (`core.diagnosis`), so a pasted reply is
-explained in exactly the words the check would use.
+explained in the words the check would use, except where those point at the check's own
+Details button (`PASTED_EXPLANATIONS`). Errors raised on this computer (a refused
+connection, a certificate) are recognised from their words too.
 """
 
 from __future__ import annotations
@@ -23,19 +25,34 @@ from PySide6.QtWidgets import (
 from mailsettings_desktop.core.check_result import Category, Stage
 from mailsettings_desktop.core.diagnosis import (
     EXPLANATIONS,
-    category_for_reply,
-    explanation_for,
-    parse_pasted_reply,
+    UNKNOWN_STAGE_HINT,
+    PastedDiagnosis,
+    diagnose_pasted,
+    pasted_explanation,
 )
 from mailsettings_desktop.core.presets import CUSTOM_KEY, ProviderPreset
 
 _STAGES: tuple[tuple[str, Stage | None], ...] = (
     ("Don't know", None),
     ("When connecting (greeting)", Stage.GREETING),
+    ("When setting up encryption (STARTTLS)", Stage.SECURING),
     ("When signing in", Stage.AUTHENTICATING),
     ("When sending (sender address)", Stage.CHECKING_SENDER),
-    ("When sending (recipient)", Stage.SENDING),
+    ("When sending (recipient or message)", Stage.SENDING),
 )
+
+# The address form's fields, as the form labels them, for "where to look".
+_FIELD_LABELS: dict[str, str] = {
+    "email": "Email address",
+    "username": "Username",
+    "password": "Password",
+    "host": "Server",
+    "port": "Port",
+    "security": "Security",
+    "auth_method": "Sign in with",
+    "oauth": "Sign in",
+}
+_HINT_STYLE = "color:#5f6368"
 
 
 def _escape(text: str) -> str:
@@ -73,6 +90,7 @@ class ExplainWindow(QDialog):
         self._result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._result.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self._result.setMinimumHeight(120)
+        self._diagnosis: PastedDiagnosis | None = None
 
         paste_tab = QWidget()
         form = QFormLayout()
@@ -81,6 +99,7 @@ class ExplainWindow(QDialog):
         paste_layout = QVBoxLayout(paste_tab)
         paste_layout.addWidget(self._input)
         paste_layout.addLayout(form)
+        paste_layout.addSpacing(6)
         paste_layout.addWidget(self._result, 1)
 
         catalogue = QTextBrowser()
@@ -103,38 +122,48 @@ class ExplainWindow(QDialog):
         self.resize(640, 480)
         self._explain()
 
+    @property
+    def diagnosis(self) -> PastedDiagnosis | None:
+        """What the pasted text was found to be; None while the paste box is empty."""
+        return self._diagnosis
+
     def _explain(self) -> None:
         text = self._input.toPlainText().strip()
         if not text:
+            self._diagnosis = None
             self._result.setText("The explanation appears here as soon as you paste a reply.")
             return
-        reply = parse_pasted_reply(text)
         stage_value = self._stage.currentData()
         stage = Stage(stage_value) if stage_value else None
         provider = str(self._provider.currentData())
-        category = category_for_reply(stage, reply.code, reply.text, provider)
-        explanation = explanation_for(category, provider)
-        found = []
-        if reply.code is not None:
-            found.append(f"reply code {reply.code}")
-        if reply.enhanced:
-            found.append(f"enhanced status code {reply.enhanced}")
-        found_text = ", ".join(found) if found else "no reply code"
-        if category is Category.UNEXPECTED:
-            headline = "This reply is not one the program knows."
-        else:
-            headline = explanation.headline
-        self._result.setText(
-            f"<p><b>{_escape(headline)}</b></p><p>{_escape(explanation.advice)}</p>"
-            f'<p style="color:#5f6368">Found: {found_text}. Kind: {category.value}.</p>'
-        )
+        diagnosis = diagnose_pasted(text, stage, provider)
+        self._diagnosis = diagnosis
+        self._result.setText(self._result_html(diagnosis, stage, provider))
+
+    @staticmethod
+    def _result_html(diagnosis: PastedDiagnosis, stage: Stage | None, provider: str) -> str:
+        """Headline, advice, where to look, then what was found: the order an admin reads
+        in, with the technical part last and quieter."""
+        explanation = diagnosis.explanation(provider)
+        parts = [f"<p><b>{_escape(explanation.headline)}</b></p>",
+                 f"<p>{_escape(explanation.advice)}</p>"]
+        field = _FIELD_LABELS.get(explanation.field or "")
+        if field:
+            parts.append(f"<p>In the address's settings, check: <b>{field}</b>.</p>")
+        found = _escape(diagnosis.found())
+        if (diagnosis.category is Category.UNEXPECTED and stage is None
+                and diagnosis.reply.code is not None):
+            found += " " + _escape(UNKNOWN_STAGE_HINT)
+        parts.append(f'<p style="{_HINT_STYLE}">{found}</p>')
+        return "".join(parts)
 
     @staticmethod
     def _catalogue_html() -> str:
         rows = []
-        for category, explanation in EXPLANATIONS.items():
-            if category in (Category.OK, Category.CANCELLED):
+        for category in EXPLANATIONS:
+            if category in (Category.OK, Category.CANCELLED, Category.UNEXPECTED):
                 continue
+            explanation = pasted_explanation(category)
             rows.append(
                 f"<p><b>{_escape(explanation.headline)}</b><br>{_escape(explanation.advice)}</p>"
             )
