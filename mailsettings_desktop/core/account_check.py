@@ -294,7 +294,8 @@ class _Conversation:
         self.token_source = token_source
         self.deadline = deadline
         self.cancel = cancel
-        self.enter = enter
+        self._announce = enter
+        self.stage = Stage.RESOLVING
         self.resolver = resolver or _system_resolver
         self.context = tls_context(request.extra_ca_file)
         self.sock: socket.socket | None = None
@@ -302,6 +303,11 @@ class _Conversation:
         self.smtp: SmtpSession | None = None
         # The address the main connection reached, for the helper connections.
         self.peer: tuple[int, tuple[str, int]] | None = None
+
+    def enter(self, stage: Stage) -> None:
+        """Move to the next stage; a reply that fails later is read in its light."""
+        self._announce(stage)
+        self.stage = stage
 
     def __enter__(self) -> _Conversation:
         return self
@@ -772,7 +778,7 @@ class _Conversation:
             if exc.smtp_code == -1 or reply == "Line too long.":
                 return _CheckFailedError(Category.NOT_SMTP, text=reply)
             return _CheckFailedError(
-                category_for_reply(None, exc.smtp_code, reply, self.request.provider_key),
+                category_for_reply(self.stage, exc.smtp_code, reply, self.request.provider_key),
                 exc.smtp_code,
                 reply,
             )
