@@ -94,3 +94,25 @@ def test_cancel_stops_the_run_promptly(
     assert len(results) == 4  # only the running ones end; the rest never start
     assert all(r.category is Category.CANCELLED for r in results)
     assert all(db.get_address(r.id).last_test is None for r in records)  # type: ignore[union-attr]
+
+
+def test_missing_password_advice_fits_a_missing_password(
+    db: Database, secrets: SecretStore, ssl_server: LocalSmtpServer
+) -> None:
+    [record] = _save(db, secrets, ssl_server.port, 1)
+    secrets.delete(record.secret_key)
+    results: list[CheckResult] = []
+
+    run_bulk_check(db, secrets, [record], lambda _r, res: results.append(res))
+
+    [result] = results
+    assert result.headline == "The password of this address is missing from the keyring."
+    assert result.advice == (
+        "Edit the address and enter its password again; it is missing from this computer's "
+        "keyring, for example after moving to a new computer."
+    )
+    assert result.field == "password"
+    assert "server" not in result.advice + result.headline  # there was no server reply
+    assert ssl_server.mailbox.auth_attempts == []  # no sign-in was tried
+    stored = db.get_address(record.id)
+    assert stored is not None and stored.last_test is None  # nothing was tested

@@ -179,3 +179,75 @@ def test_a_failed_replacement_keeps_the_old_password(backend: MemoryKeyring) -> 
         SecretStore(backend).store("address-1", PASSWORD)
 
     assert backend.entries == {(SERVICE_NAME, "address-1"): "the old one"}
+
+
+class NoCollectionKeyring(MemoryKeyring):
+    """Fails as keyring's Secret Service backend does when there is no login keyring."""
+
+    def _fail(self) -> None:
+        raise keyring.errors.InitError("Failed to create the collection: Prompt dismissed..")
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self._fail()
+        return None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._fail()
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._fail()
+
+
+class EchoingKeyring(MemoryKeyring):
+    """A backend whose error message repeats the password it was given."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise RuntimeError(f"cannot store {password!s} for {username}")
+
+
+ADVICE = "Make sure the operating system's keyring is running and unlocked, and try again."
+
+
+def test_a_keyring_that_cannot_be_opened_says_what_to_do() -> None:
+    store = SecretStore(NoCollectionKeyring())
+    expected = (
+        "The keyring could not be opened: InitError: Failed to create the collection: "
+        f"Prompt dismissed. {ADVICE}"
+    )
+
+    for action in (
+        lambda: store.get("address-1"),
+        lambda: store.store("address-1", PASSWORD),
+        lambda: store.delete("address-1"),
+    ):
+        with pytest.raises(SecretStoreError) as caught:
+            action()
+        assert str(caught.value) == expected
+        assert PASSWORD not in str(caught.value)
+
+
+def test_other_backend_errors_keep_their_words_but_never_the_password() -> None:
+    with pytest.raises(SecretStoreError) as caught:
+        SecretStore(EchoingKeyring()).store("address-1", PASSWORD)
+
+    message = str(caught.value)
+    assert message == (
+        "The keyring (tests.test_secrets.EchoingKeyring) refused to keep the password: "
+        f"RuntimeError: cannot store *** for address-1. {ADVICE}"
+    )
+    with pytest.raises(SecretStoreError) as read:
+        SecretStore(ReadFailingKeyring()).get("address-1")
+    assert str(read.value) == (
+        f"The keyring could not be read: KeyringError: the keyring service went away. {ADVICE}"
+    )
+
+
+def test_secret_service_advice_names_the_login_keyring() -> None:
+    # Named like keyring's own backend: the advice depends on the backend's name only.
+    cls = type("Keyring", (NoCollectionKeyring,), {"__module__": "keyring.backends.libsecret"})
+    with pytest.raises(SecretStoreError) as caught:
+        SecretStore(cls()).get("address-1")
+    assert str(caught.value).endswith(
+        "Create or unlock the login keyring (GNOME: Passwords and Keys; KDE: KWallet Manager) "
+        "and try again."
+    )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy.exc
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
@@ -277,3 +279,130 @@ def test_demo_company_is_not_mixed_into_existing_projects(db: Database) -> None:
     assert not fill_demo_company(db)
     assert db.list_projects() == [own]
     assert db.list_employees() == []
+
+
+# Files that are not ours, and damaged ones ----------------------------------------------
+
+
+def _siblings(path: Path) -> list[str]:
+    return sorted(p.name for p in path.parent.iterdir())
+
+
+def _foreign_file(path: Path, wal: bool = False, *statements: str) -> bytes:
+    """Another program's SQLite file (user_version 0); returns its bytes as written."""
+    with closing(sqlite3.connect(path)) as conn:
+        if wal:
+            conn.execute("PRAGMA journal_mode=WAL")
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("wal", "statements"),
+    [
+        (False, ("CREATE TABLE employees (id INTEGER PRIMARY KEY, name TEXT, salary INTEGER)",
+                 "INSERT INTO employees (name, salary) VALUES ('Dana', 5000)")),
+        (False, ("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)",)),
+        (True, ("CREATE TABLE employees (id INTEGER PRIMARY KEY, name TEXT, badge TEXT)",)),
+        (False, ("CREATE TABLE projects (id INTEGER PRIMARY KEY, name VARCHAR(200))",
+                 "CREATE VIEW project_names AS SELECT name FROM projects")),
+    ],
+    ids=["other-employees", "other-tables", "other-employees-wal", "our-table-and-a-view"],
+)
+def test_another_programs_file_is_refused_untouched(
+    tmp_path: Path, wal: bool, statements: tuple[str, ...]
+) -> None:
+    path = tmp_path / "hr.sqlite3"
+    before = _foreign_file(path, wal, *statements)
+
+    with pytest.raises(StorageError) as caught:
+        Database(path)
+
+    message = str(caught.value)
+    assert "is not a mailsettings-desktop database" in message
+    assert str(path) in message
+    assert path.read_bytes() == before
+    assert _siblings(path) == [path.name]  # no -wal, -shm or -journal left beside it
+
+
+def test_a_file_with_only_some_of_our_tables_is_completed(tmp_path: Path) -> None:
+    """A first open that stopped after creating a table (user_version still 0)."""
+    path = tmp_path / "interrupted.sqlite3"
+    Database(path).close()
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("DROP TABLE company_address_employees")
+        conn.execute("DROP TABLE address_projects")
+        conn.execute("PRAGMA user_version=0")
+        conn.commit()
+
+    database = Database(path)
+    try:
+        database.add_employee("Anna Keller")
+        with database.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA user_version")).scalar_one() == SCHEMA_VERSION
+    finally:
+        database.close()
+
+
+def _filled_database(path: Path, employees: int = 3000) -> None:
+    """A real program database with enough rows to span a few hundred pages."""
+    database = Database(path)
+    try:
+        with database.session() as s:
+            s.execute(
+                text("INSERT INTO employees (name, position, active) VALUES (:n, :p, 1)"),
+                [{"n": f"Employee {n:05d} " + "x" * 80, "p": "Sales"} for n in range(employees)],
+            )
+    finally:
+        database.close()  # the last connection folds the WAL back into the file
+
+
+def _damage_middle(path: Path, pages: int = 4) -> None:
+    """Overwrite a few whole pages in the middle of the file, as a failing disk might."""
+    size = path.stat().st_size
+    page = 4096
+    offset = (size // page // 2) * page
+    with path.open("r+b") as file:
+        file.seek(offset)
+        file.write(b"\xa5" * page * pages)
+
+
+def test_a_damaged_database_is_refused_at_open(tmp_path: Path) -> None:
+    path = tmp_path / "company.sqlite3"
+    _filled_database(path)
+    _damage_middle(path)
+    before = path.read_bytes()
+
+    with pytest.raises(StorageError) as caught:
+        Database(path)
+
+    message = str(caught.value)
+    assert "database file" in message and "is damaged; restore a backup" in message
+    assert str(path) in message
+    assert not isinstance(caught.value.__cause__, StorageError)
+    assert path.read_bytes() == before
+
+
+def test_damage_found_by_a_later_read_is_a_storage_error(tmp_path: Path) -> None:
+    path = tmp_path / "company.sqlite3"
+    _filled_database(path)
+    database = Database(path)
+    try:
+        database.engine.dispose()  # the next read comes from the file on disk
+        _damage_middle(path)
+
+        with pytest.raises(StorageError, match="is damaged; restore a backup") as caught:
+            database.list_employees()
+
+        # SQLAlchemy's wrapper of SQLite's own error, kept as the cause for the log.
+        assert isinstance(caught.value.__cause__, sqlalchemy.exc.DatabaseError)
+        assert str(path) in str(caught.value)
+    finally:
+        database.close()
+
+
+def test_an_ordinary_integrity_error_is_not_called_damage(db: Database) -> None:
+    with pytest.raises(IntegrityError), db.session() as s:
+        s.execute(text("INSERT INTO external_addresses (id) VALUES (1)"))

@@ -7,15 +7,15 @@ an ORM object or a transaction.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     URL,
-    Connection,
     Engine,
     create_engine,
     delete,
@@ -24,7 +24,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, lazyload, selectinload, sessionmaker
 
 from mailsettings_desktop.core.models import (
@@ -52,6 +52,13 @@ log = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 200
 MAX_EMAIL_LENGTH = 320
+
+# SQLite's primary result codes for a damaged file (SQLITE_CORRUPT) and for a file that is
+# no database at all (SQLITE_NOTADB); an extended code carries them in its low byte.
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+# The header bytes 18 and 19 (file format write and read version) are 2 in WAL mode.
+_WAL_HEADER = b"\x02\x02"
 
 
 class StorageError(Exception):
@@ -106,12 +113,21 @@ class Database:
             # Not a database, unreadable, locked, a read-only folder: the admin can fix these.
             self.engine.dispose()
             reason = getattr(exc, "orig", None) or exc
+            if _is_damage(reason):
+                raise StorageError(_damaged_message(self.path, reason)) from exc
             raise StorageError(f"The database {self.path} could not be opened: {reason}") from exc
         except Exception:
             self.engine.dispose()
             raise
 
     def _prepare_schema(self) -> None:
+        """Create or check the schema, after making sure the file is ours and intact.
+
+        The engine's first connection already writes (it switches the file to WAL), so the
+        existing file is looked at read-only first: another program's database, or a
+        damaged one, must be refused before anything touches it.
+        """
+        _inspect_existing_file(self.path)
         with self.engine.begin() as conn:
             version = conn.execute(text("PRAGMA user_version")).scalar_one()
             if version > SCHEMA_VERSION:
@@ -120,16 +136,25 @@ class Database:
                     f"(schema {version}); this version understands schema {SCHEMA_VERSION}."
                 )
             Base.metadata.create_all(conn)
-            _refuse_prerelease_layout(conn, self.path)
             if version < SCHEMA_VERSION:
                 conn.execute(text(f"PRAGMA user_version={SCHEMA_VERSION}"))
         log.info("database ready: %s (schema %d)", self.path, SCHEMA_VERSION)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session inside one transaction: committed on success, rolled back on error."""
-        with self._sessions() as session, session.begin():
-            yield session
+        """A session inside one transaction: committed on success, rolled back on error.
+
+        A read that runs into a damaged page (one the check at open time could not see,
+        or damage that came later) becomes a StorageError the admin can act on.
+        """
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except DBAPIError as exc:
+            if _is_damage(exc.orig):
+                log.warning("the database %s is damaged: %s", self.path, exc.orig)
+                raise StorageError(_damaged_message(self.path, exc.orig)) from exc
+            raise
 
     def close(self) -> None:
         self.engine.dispose()
@@ -465,19 +490,113 @@ class Database:
 _EMPLOYEE_GONE = "The employee no longer exists; reload the list and try again."
 
 
-def _refuse_prerelease_layout(conn: Connection, path: Path) -> None:
+def _inspect_existing_file(path: Path) -> None:
+    """Refuse, without writing a byte, a file that is damaged or not this program's.
+
+    A missing or empty file is a new database. Otherwise it is opened read-only and must
+    pass SQLite's quick_check (about a tenth of a second for a company-sized database),
+    must not come from a newer version, and may hold only our own tables with our own
+    columns: an empty-looking user_version 0 with someone else's tables (another program's
+    `employees`, say) would otherwise get our tables and WAL mode written into it.
+    """
+    try:
+        if path.stat().st_size == 0:
+            return
+        with path.open("rb") as file:
+            header = file.read(100)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StorageError(f"The database {path} could not be opened: {exc}") from exc
+    uri = path.absolute().as_uri() + "?mode=ro"
+    if header[18:20] == _WAL_HEADER and not Path(f"{path}-wal").exists():
+        # No -wal file: the main file is complete, and opening it without "immutable"
+        # would leave a new -wal and -shm beside a file that may not be ours.
+        uri += "&immutable=1"
+    try:
+        with closing(sqlite3.connect(uri, uri=True, timeout=5)) as conn:
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {
+                name: {row[1] for row in conn.execute(f"PRAGMA table_info({_quoted(name)})")}
+                for (name,) in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                    "AND name NOT LIKE 'sqlite^_%' ESCAPE '^'"
+                )
+            }
+    except sqlite3.Error as exc:
+        if _is_damage(exc) and not _is_not_a_database(exc):
+            raise StorageError(_damaged_message(path, exc)) from exc
+        raise StorageError(f"The database {path} could not be opened: {exc}") from exc
+    if problems != ["ok"]:
+        log.warning("quick_check of %s: %s", path, "; ".join(map(str, problems[:5])))
+        raise StorageError(_damaged_message(path, problems[0]))
+    if version > SCHEMA_VERSION:
+        raise StorageError(
+            f"The database {path} was written by a newer version of the program "
+            f"(schema {version}); this version understands schema {SCHEMA_VERSION}."
+        )
+    _refuse_foreign_tables(tables, path)
+
+
+def _refuse_foreign_tables(tables: dict[str, set[str]], path: Path) -> None:
+    """Accept only tables and columns this program knows (a subset: a first open that was
+    interrupted after some tables leaves the rest for create_all)."""
+    ours = {name: {c.name for c in table.columns} for name, table in Base.metadata.tables.items()}
+    foreign = sorted(
+        name for name, columns in tables.items()
+        if name not in ours or not columns <= ours[name]
+    )
+    if foreign:
+        log.warning("%s has tables this program does not know: %s", path, ", ".join(foreign))
+        raise StorageError(
+            f"The file {path} is not a mailsettings-desktop database (it holds other "
+            f"tables or columns, for example {foreign[0]!r}), so it was left untouched. "
+            "Choose the program's own database file, or a new file name to start a new one."
+        )
+    if "external_addresses" in tables:
+        _refuse_prerelease_layout(tables["external_addresses"], path)
+
+
+def _refuse_prerelease_layout(columns: set[str], path: Path) -> None:
     """Name the problem when a file from a development build lacks newer columns.
 
     Schema 1 was reshaped in place before its first release (company addresses), and
     create_all adds missing tables but never missing columns.
     """
-    columns = {row[1] for row in conn.execute(text("PRAGMA table_info(external_addresses)"))}
     missing = {"is_company", "all_employees"} - columns
     if missing:
         raise StorageError(
             f"The database {path} was made by a development build of the program and lacks "
             f"the columns {', '.join(sorted(missing))}. Move it aside and start again."
         )
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _error_code(exc: BaseException | None) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def _is_not_a_database(exc: BaseException | None) -> bool:
+    return _error_code(exc) == _SQLITE_NOTADB
+
+
+def _is_damage(exc: BaseException | None) -> bool:
+    """Whether SQLite said the file is corrupt (or, in mid-use, no longer a database)."""
+    if _error_code(exc) in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return True
+    return "malformed" in str(exc)
+
+
+def _damaged_message(path: Path, detail: object) -> str:
+    return (
+        f"The database file {path} is damaged; restore a backup of it, or move it aside "
+        f"and start with a new one. (SQLite reports: {detail})"
+    )
 
 
 def _address_query(with_allowed: bool = True) -> Any:

@@ -33,6 +33,7 @@ from mailsettings_desktop.core.bulk_check import BulkCancel, BulkSummary, run_bu
 from mailsettings_desktop.core.check_result import Category, CheckResult
 from mailsettings_desktop.core.records import AddressRecord, TestStamp
 from mailsettings_desktop.ui.context import AppContext
+from mailsettings_desktop.ui.oauth_support import token_service
 
 log = logging.getLogger(__name__)
 _Index = QModelIndex | QPersistentModelIndex
@@ -148,11 +149,13 @@ class BulkTestDialog(QDialog):
 
     def start(self) -> None:
         bridge = self._bridge
+        # Made here, on the GUI thread, where the context's token service is created.
+        tokens = token_service(self._context)
 
         def work() -> None:
             summary = run_bulk_check(
                 self._context.db, self._context.secrets, self._records,
-                bridge.tested.emit, self._concurrency, self._cancel,
+                bridge.tested.emit, self._concurrency, self._cancel, tokens,
             )
             bridge.done.emit(summary)
 
