@@ -116,3 +116,17 @@ def test_missing_password_advice_fits_a_missing_password(
     assert ssl_server.mailbox.auth_attempts == []  # no sign-in was tried
     stored = db.get_address(record.id)
     assert stored is not None and stored.last_test is None  # nothing was tested
+
+
+def test_an_unusable_keyring_is_not_read_at_all(
+    db: Database, secrets: SecretStore, ssl_server: LocalSmtpServer
+) -> None:
+    import keyring.backends.fail
+
+    records = _save(db, secrets, ssl_server.port, 3)
+    results: list[CheckResult] = []
+    broken = SecretStore(keyring.backends.fail.Keyring())
+    summary = run_bulk_check(db, broken, records, lambda _r, res: results.append(res))
+    assert summary.failed == 3
+    assert all("cannot be read from the keyring" in r.headline for r in results)
+    assert ssl_server.mailbox.auth_attempts == []

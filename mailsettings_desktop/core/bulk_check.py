@@ -107,8 +107,13 @@ def check_saved_address(
     record: AddressRecord,
     cancel: CancelToken,
     tokens: TokenService | None = None,
+    keyring_problem: str | None = None,
 ) -> CheckResult:
     """Test one saved address as it was saved and record the outcome.
+
+    `keyring_problem` (from one `SecretStore.status()` before a run) says the keyring
+    cannot be used, so no password is read at all: on some desktops every read of a
+    keyring without a default collection would pop up a dialog.
 
     A password address uses its password from the keyring; an OAuth2 address (its
     `options["auth"]`) gets its access token from `tokens` at the sign-in stage. Without
@@ -122,6 +127,11 @@ def check_saved_address(
                 NO_TOKEN_SERVICE_ADVICE, "oauth",
             )
         result = _check_oauth_address(record, auth, tokens, cancel)
+    elif keyring_problem is not None:
+        return _not_tested(
+            f"Passwords cannot be read from the keyring: {keyring_problem}.",
+            KEYRING_ADVICE, "password",
+        )
     else:
         try:
             password = secrets.get(record.secret_key)
@@ -197,6 +207,8 @@ def run_bulk_check(
     OAuth2 addresses their access tokens (it is thread-safe, so the workers share it).
     """
     cancel = cancel or BulkCancel()
+    status = secrets.status()
+    keyring_problem = None if status.usable else status.problem
     checked = failed = 0
     pending: dict[Future[CheckResult], tuple[AddressRecord, CancelToken]] = {}
     queue = iter(records)
@@ -207,7 +219,9 @@ def run_bulk_check(
             return False
         token = CancelToken()
         cancel.track(token)
-        future = pool.submit(check_saved_address, db, secrets, record, token, tokens)
+        future = pool.submit(
+            check_saved_address, db, secrets, record, token, tokens, keyring_problem
+        )
         pending[future] = (record, token)
         return True
 
