@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableView,
     QTabWidget,
+    QToolBar,
 )
 from pytestqt.qtbot import QtBot
 
@@ -34,6 +35,15 @@ from tests.gui_helpers import (
 )
 from tests.memory_keyring import MemoryKeyring
 from tests.smtp_server import LocalSmtpServer
+
+
+def click_tool(qtbot: QtBot, window: MainWindow, action_name: str) -> None:
+    """Click a toolbar button, as the admin switches between the two sections."""
+    toolbar = child(window, QToolBar, "mainToolBar")
+    action = next(a for a in toolbar.actions() if a.objectName() == action_name)
+    button = toolbar.widgetForAction(action)
+    assert button is not None and button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
 def employee_id(window: MainWindow, name: str) -> int:
@@ -84,8 +94,7 @@ def test_ticking_a_served_project_offers_to_move_it(
 def test_company_address_for_two_employees_and_the_sending_view(
     qtbot: QtBot, window: MainWindow, ssl_server: LocalSmtpServer, qtmodeltester: object
 ) -> None:
-    sections = child(window, QTabWidget, "sections")
-    sections.setCurrentIndex(1)
+    click_tool(qtbot, window, "showCompanyAction")
     qtbot.mouseClick(child(window, QPushButton, "addCompanyAddressButton"),
                      Qt.MouseButton.LeftButton)
     dialog = child(window, QDialog, "addressDialog")
@@ -102,7 +111,7 @@ def test_company_address_for_two_employees_and_the_sending_view(
     assert company_table.model().index(0, 1).data() == "2 employees"
 
     own_address(window, "Bruno Diaz", "bruno@example.test", ("Online shop",), default=True)
-    sections.setCurrentIndex(0)
+    click_tool(qtbot, window, "showEmployeesAction")
     bruno = sending_rows(qtbot, window, "Bruno Diaz")
     assert bruno["Online shop"] == ("bruno@example.test", "Project address")
     assert bruno["Support mailbox"] == (USER, "Company address")

@@ -46,6 +46,7 @@ from mailsettings_desktop.core.check_result import (
     Stage,
     Suggestion,
 )
+from mailsettings_desktop.core.list_queries import load_projects
 from mailsettings_desktop.core.logs import redactor
 from mailsettings_desktop.core.oauth import (
     AddressAuth,
@@ -627,7 +628,7 @@ class AddressDialog(QDialog):
 
     def _load(self) -> None:
         record = self._existing
-        projects = self._context.db.list_projects()
+        projects = load_projects(self._context.db.engine)
         if self._company:
             self._load_allowed_employees(record)
         if record is None:
@@ -876,6 +877,8 @@ class AddressDialog(QDialog):
                             "Test the account again to enable Save.")
 
     def _set_box_state(self, state: str) -> None:
+        if self._result_box.property("state") == state:
+            return  # re-polishing a styled widget costs milliseconds
         self._result_box.setProperty("state", state)
         style = self._result_box.style()
         style.unpolish(self._result_box)

@@ -72,6 +72,7 @@ class AddressPane(QWidget):
         self._company = company
         self._employee: EmployeeRecord | None = None
         self._dialog: AddressDialog | None = None
+        self._columns_fitted = False
         names = _COMPANY_NAMES if company else _EMPLOYEE_NAMES
 
         self._title = QLabel()
@@ -247,7 +248,14 @@ class AddressPane(QWidget):
                 self._table.selectRow(row)
 
     def _fit_columns(self) -> None:
-        """Size every column but Projects to its content, capped so Projects stays readable."""
+        """Size every column but Projects to its content, capped so Projects stays readable.
+
+        Done once, for the first addresses shown: columns that jump from one employee to
+        the next are hard to read, and sizing to content costs a few milliseconds.
+        """
+        if self._columns_fitted:
+            return
+        self._columns_fitted = True
         for column in (0, 1, 2, 4):
             self._table.resizeColumnToContents(column)
             self._table.setColumnWidth(column, min(self._table.columnWidth(column), 220))
