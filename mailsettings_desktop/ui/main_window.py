@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelection, QModelIndex
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -221,8 +221,29 @@ class MainWindow(QMainWindow):
         self._company_pane.addresses_changed.connect(self._on_addresses_changed)
         sections.addWidget(self._company_pane)
         self._sections = sections
-        self._show_employees.setEnabled(True)
-        self._show_company.setEnabled(True)
+        self._add_section_switch()
+
+    def _add_section_switch(self) -> None:
+        """The toolbar's Employees / Company addresses buttons (built after the first paint:
+        an action group is one more Qt type to load before it)."""
+        from PySide6.QtGui import QActionGroup
+
+        first = self._tools.actions()[0]  # "Test all addresses": the switch goes before it
+        self._show_employees = QAction("Employees", self)
+        self._show_employees.setObjectName("showEmployeesAction")
+        self._show_employees.setToolTip("Employees and their own external addresses")
+        self._show_company = QAction("Company addresses", self)
+        self._show_company.setObjectName("showCompanyAction")
+        self._show_company.setToolTip("Shared mailboxes that several employees may send from")
+        views = QActionGroup(self)
+        for action in (self._show_employees, self._show_company):
+            action.setCheckable(True)
+            views.addAction(action)
+            self._tools.insertAction(first, action)
+        self._tools.insertSeparator(first)
+        self._show_employees.setChecked(True)
+        self._show_employees.triggered.connect(self.show_employees_section)
+        self._show_company.triggered.connect(self.show_company_section)
 
     def _show_opening(self) -> None:
         for control in self._needs_database:
@@ -303,22 +324,7 @@ class MainWindow(QMainWindow):
         tools = self.addToolBar("Tools")
         tools.setObjectName("mainToolBar")
         tools.setMovable(False)
-        self._show_employees = QAction("Employees", self)
-        self._show_employees.setObjectName("showEmployeesAction")
-        self._show_employees.setToolTip("Employees and their own external addresses")
-        self._show_company = QAction("Company addresses", self)
-        self._show_company.setObjectName("showCompanyAction")
-        self._show_company.setToolTip("Shared mailboxes that several employees may send from")
-        views = QActionGroup(self)
-        for action in (self._show_employees, self._show_company):
-            action.setCheckable(True)
-            action.setEnabled(False)
-            views.addAction(action)
-            tools.addAction(action)
-        self._show_employees.setChecked(True)
-        self._show_employees.triggered.connect(self.show_employees_section)
-        self._show_company.triggered.connect(self.show_company_section)
-        tools.addSeparator()
+        self._tools = tools
         test_all = QAction("Test all addresses", self)
         test_all.setObjectName("testAllAction")
         test_all.setToolTip("Re-test every saved address and list the ones that fail")
