@@ -47,7 +47,7 @@ def _saw(prefix: str) -> Callable[[FaultLog], bool]:
 
 
 SCENARIOS = [
-    Scenario("tls-handshake", Security.SSL, Stage.SECURING, Category.GREETING_TIMEOUT,
+    Scenario("tls-handshake", Security.SSL, Stage.SECURING, Category.HANDSHAKE_TIMEOUT,
              {"silent": True}),
     Scenario("greeting", Security.STARTTLS, Stage.GREETING, Category.GREETING_TIMEOUT,
              {"silent": True}),
@@ -55,7 +55,8 @@ SCENARIOS = [
              {"silent": True}, lambda log: log.connections >= 2, cancel_timeout=3.0),
     Scenario("ehlo", Security.STARTTLS, Stage.GREETING, Category.REPLY_TIMEOUT,
              {"command_delay": 60.0}, _saw("EHLO")),
-    Scenario("starttls-handshake", Security.STARTTLS, Stage.SECURING, Category.REPLY_TIMEOUT,
+    Scenario("starttls-handshake", Security.STARTTLS, Stage.SECURING,
+             Category.HANDSHAKE_TIMEOUT,
              {"silent_after_starttls": True}, _saw("STARTTLS")),
     Scenario("auth", Security.STARTTLS, Stage.AUTHENTICATING, Category.REPLY_TIMEOUT,
              {"auth_silent": True}, _saw("AUTH")),

@@ -249,7 +249,7 @@ def test_pasted_local_error(pasted: str, category: Category) -> None:
     [
         (None, Category.CONNECT_TIMEOUT),
         (Stage.GREETING, Category.CONNECT_TIMEOUT),
-        (Stage.SECURING, Category.GREETING_TIMEOUT),
+        (Stage.SECURING, Category.HANDSHAKE_TIMEOUT),
         (Stage.AUTHENTICATING, Category.REPLY_TIMEOUT),
         (Stage.SENDING, Category.REPLY_TIMEOUT),
     ],

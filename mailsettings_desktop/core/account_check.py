@@ -472,7 +472,7 @@ class _Conversation:
             raise _tls_failure(exc, request, implicit=True) from exc
         except TimeoutError as exc:
             raise _CheckFailedError(
-                Category.GREETING_TIMEOUT, exception="no answer to the TLS handshake"
+                Category.HANDSHAKE_TIMEOUT, exception="no answer to the TLS handshake"
             ) from exc
         if request.trusted_cert_sha256:
             try:
@@ -772,7 +772,11 @@ class _Conversation:
         if self.cancel.cancelled:
             return _CheckFailedError(Category.CANCELLED)
         if isinstance(exc, TimeoutError):
-            return _CheckFailedError(Category.REPLY_TIMEOUT, exception=_describe(exc))
+            category = (
+                Category.HANDSHAKE_TIMEOUT if self.stage is Stage.SECURING
+                else Category.REPLY_TIMEOUT
+            )
+            return _CheckFailedError(category, exception=_describe(exc))
         if isinstance(exc, smtplib.SMTPResponseException):
             reply = _reply_text(exc.smtp_error)
             if exc.smtp_code == -1 or reply == "Line too long.":

@@ -46,6 +46,7 @@ class Category(StrEnum):
     NO_ROUTE = "no_route"
     CONNECT_TIMEOUT = "connect_timeout"
     GREETING_TIMEOUT = "greeting_timeout"
+    HANDSHAKE_TIMEOUT = "handshake_timeout"
     REPLY_TIMEOUT = "reply_timeout"
     TLS_ON_PLAIN_PORT = "tls_on_plain_port"
     PLAIN_ON_TLS_PORT = "plain_on_tls_port"

@@ -235,7 +235,7 @@ LOCAL_ERROR_RULES: tuple[LocalErrorRule, ...] = (
            r"network is unreachable|no route to host|host is down|network is down"),
     # A time-out in the TLS handshake is the check's "never said hello"; at the greeting,
     # an admin's "when connecting" usually means the connection attempt itself.
-    _local(Category.GREETING_TIMEOUT, r"timed? ?out", (Stage.SECURING,)),
+    _local(Category.HANDSHAKE_TIMEOUT, r"timed? ?out", (Stage.SECURING,)),
     _local(Category.REPLY_TIMEOUT, r"timed? ?out", CONVERSATION),
     _local(Category.CONNECT_TIMEOUT, r"timed? ?out|winerror 10060"),
     _local(Category.STARTTLS_NOT_OFFERED, r"starttls extension not supported"),
@@ -392,6 +392,14 @@ EXPLANATIONS: dict[Category, Explanation] = {
         "The server may be overloaded, or the port may expect encryption from the first "
         "byte (SSL/TLS). Check the security setting and port, or try again later.",
         "security",
+    ),
+    Category.HANDSHAKE_TIMEOUT: Explanation(
+        "The server accepted the connection but did not answer the encryption (TLS) "
+        "handshake.",
+        "The server may be overloaded, or something on the network holds the connection. "
+        "Check the port with your provider (465 is the usual SSL/TLS port), or try again "
+        "later.",
+        "port",
     ),
     Category.REPLY_TIMEOUT: Explanation(
         "The server stopped answering in the middle of the conversation.",

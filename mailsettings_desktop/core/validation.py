@@ -54,6 +54,11 @@ def email_problem(value: str, what: str = "an email address") -> str | None:
         )
     except EmailNotValidError as exc:
         return f"This is not a valid address: {exc}"
+    domain = value.rpartition("@")[2]
+    if "." not in domain and not domain.startswith("["):
+        # email-validator accepts a bare host name when global deliverability is off;
+        # no mailbox an admin configures here lives at one.
+        return "The part after the @ must be a full domain, for example company.com."
     return None
 
 

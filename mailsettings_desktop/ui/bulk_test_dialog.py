@@ -128,6 +128,8 @@ class BulkTestDialog(QDialog):
         table.verticalHeader().hide()
         table.setWordWrap(True)
         table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # Each row as tall as its wrapped advice, so "What to do" is never cut off.
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self._button = QPushButton("Cancel")
         self._button.setObjectName("testAllCancel")
         self._button.clicked.connect(self._on_button)

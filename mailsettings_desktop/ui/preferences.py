@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QSpinBox,
+    QWidget,
+)
 
 from mailsettings_desktop.core.bulk_check import DEFAULT_CONCURRENCY
 
@@ -38,9 +45,18 @@ class PreferencesDialog(QDialog):
         )
         buttons.accepted.connect(self._on_ok)
         buttons.rejected.connect(self.reject)
+        self._concurrency.setSuffix(" addresses at a time")
+        explanation = QLabel(
+            "“Test all addresses” signs in to many mail servers. Testing several at once "
+            "finishes sooner; lower this if a provider refuses many sign-ins from your "
+            "network at the same time."
+        )
+        explanation.setWordWrap(True)
         form = QFormLayout(self)
-        form.addRow("Test all checks at most", self._concurrency)
+        form.addRow(explanation)
+        form.addRow("Test all checks", self._concurrency)
         form.addRow("", buttons)
+        self.resize(460, 0)
 
     def _on_ok(self) -> None:
         QSettings().setValue(_CONCURRENCY_KEY, self._concurrency.value())
