@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -140,3 +141,31 @@ def test_removing_an_employee_leaves_nothing_behind(
         assert conn.execute("SELECT count(*) FROM external_addresses").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM address_projects").fetchone() == (0,)
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_a_read_only_database_is_announced(
+    qtbot: QtBot, tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    import os
+    import stat
+
+    from mailsettings_desktop.app import create_main_window
+
+    db_file = tmp_path / "ro" / "company.sqlite3"
+    first = create_main_window(db_file, demo=True)
+    first.close()
+    first.context.db.close()
+    os.chmod(db_file, stat.S_IRUSR)
+    os.chmod(db_file.parent, stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        if os.access(db_file, os.W_OK):
+            pytest.skip("running as a user who can write anyway (root ignores permissions)")
+        window = create_main_window(db_file)
+        qtbot.addWidget(window)
+        window.show()
+        assert "read-only" in child(window, QLabel, "keyringBanner").text()
+        window.close()
+        window.context.db.close()
+    finally:
+        os.chmod(db_file.parent, stat.S_IRWXU)
+        os.chmod(db_file, stat.S_IRUSR | stat.S_IWUSR)

@@ -7,6 +7,7 @@ an ORM object or a transaction.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -155,6 +156,16 @@ class Database:
                 log.warning("the database %s is damaged: %s", self.path, exc.orig)
                 raise StorageError(_damaged_message(self.path, exc.orig)) from exc
             raise
+
+    def is_read_only(self) -> bool:
+        """Whether changes cannot be written: the file or its folder is not writable.
+
+        SQLite opens such a file happily and fails only at the first write; the admin
+        should know before typing a whole address.
+        """
+        return not (
+            os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
+        )
 
     def close(self) -> None:
         self.engine.dispose()

@@ -253,16 +253,29 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Opening the database…")
 
     def _show_keyring_status(self) -> None:
+        """One banner for what stops saving: no usable keyring, or a read-only database."""
+        from html import escape
+
+        problems = []
         status = self.context.secrets.status()
-        self._banner_label.setText(
-            f"<b>Passwords cannot be saved on this computer:</b> {status.problem} "
-            f"({status.backend_name}). This program keeps passwords only in the operating "
-            "system's keyring (Windows Credential Manager, macOS Keychain, GNOME Keyring or "
-            "KWallet). Until one is available, new addresses cannot be saved."
-        )
-        self._banner.setVisible(not status.usable)
         if not status.usable:
+            problems.append(
+                f"<b>Passwords cannot be saved on this computer:</b> {escape(status.problem)} "
+                f"({escape(status.backend_name)}). This program keeps passwords only in the "
+                "operating system's keyring (Windows Credential Manager, macOS Keychain, "
+                "GNOME Keyring or KWallet). Until one is available, new addresses cannot "
+                "be saved."
+            )
             log.warning("keyring unusable: %s (%s)", status.problem, status.backend_name)
+        if self.context.db.is_read_only():
+            problems.append(
+                f"<b>The database is read-only:</b> {escape(str(self.context.db.path))} "
+                "cannot be changed (check the file's permissions, or whether it is on a "
+                "read-only drive). You can look, but nothing can be saved."
+            )
+            log.warning("database is read-only: %s", self.context.db.path)
+        self._banner_label.setText("<br><br>".join(problems))
+        self._banner.setVisible(bool(problems))
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
