@@ -117,6 +117,8 @@ class _OpenAfterFirstPaint(QObject):
             self._app.exit(2)
             return
         self._window.bind(context, log_path=str(log_path))
+        # Every other window (dialogs, the employee card) takes the application's icon.
+        self._app.setWindowIcon(self._window.windowIcon())
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:

@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelection, QModelIndex
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -60,6 +60,13 @@ _KEYRING_NAMES = {
     "keyring.backends.SecretService.Keyring": "Secret Service (GNOME Keyring)",
     "keyring.backends.kwallet.DBusKeyring": "KWallet",
 }
+
+
+def app_icon() -> QIcon:
+    """The program's icon (an envelope with a check mark), from resources/icons."""
+    from mailsettings_desktop.core.paths import resources_dir
+
+    return QIcon(str(resources_dir() / "icons" / "mailsettings.png"))
 
 
 def keyring_display_name(backend_name: str) -> str:
@@ -184,6 +191,7 @@ class MainWindow(QMainWindow):
         if log_path is not None:
             self._log_path = log_path
         context.runner.setParent(self)
+        self.setWindowIcon(app_icon())
         self._pane.bind(context)
         self._add_database_sections(context)
         self._set_shortcuts()
