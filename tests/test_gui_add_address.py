@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QLineEdit,
     QListView,
@@ -154,3 +155,24 @@ def test_restart_shows_saved_address_and_keeps_secrets_out_of_files(
         if path.exists():
             assert secret not in path.read_bytes(), path
     assert "check end" in log_file.read_text(encoding="utf-8")
+
+
+def test_reverting_to_the_tested_values_shows_the_success_again(
+    qtbot: QtBot, window: MainWindow, ssl_server: LocalSmtpServer
+) -> None:
+    dialog = open_dialog(qtbot, window)
+    fill_dialog(qtbot, dialog, ssl_server.port, "ssl")
+    run_test(qtbot, window, dialog)
+    qtbot.keyClicks(child(dialog, QLineEdit, "passwordEdit"), "x")
+    assert "changed" in status_text(dialog)
+    qtbot.keyClick(child(dialog, QLineEdit, "passwordEdit"), Qt.Key.Key_Backspace)
+    assert "account works" in status_text(dialog)
+    assert child(dialog, QPushButton, "saveButton").isEnabled()
+
+
+def test_other_server_starts_on_starttls_587(qtbot: QtBot, window: MainWindow) -> None:
+    dialog = open_dialog(qtbot, window)
+    assert child(dialog, QComboBox, "providerCombo").currentData() == "custom"
+    assert child(dialog, QComboBox, "securityCombo").currentData() == "starttls"
+    assert child(dialog, QSpinBox, "portSpin").value() == 587
+    assert child(dialog, QLineEdit, "hostEdit").text() == ""

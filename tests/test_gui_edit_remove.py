@@ -115,6 +115,10 @@ def test_missing_keyring_password_is_asked_for_not_blamed_on_typing(
     record = saved_address(window, ssl_server.port, PASSWORD)
     window.context.secrets.delete(record.secret_key)  # as on a new computer
     dialog = open_edit(qtbot, window)
+    save = child(dialog, QPushButton, "saveButton")
+    assert child(dialog, QLabel, "passwordError").isVisible()  # said at once, on opening
+    type_into(qtbot, child(dialog, QLineEdit, "senderNameEdit"), "Only a new name")
+    assert not save.isEnabled()  # nothing may be saved that no password backs
     qtbot.mouseClick(child(dialog, QPushButton, "testButton"), Qt.MouseButton.LeftButton)
     error = child(dialog, QLabel, "passwordError")
     assert error.isVisible() and "missing from this computer's keyring" in error.text()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QListView, QTableView, QToolBar, QToolButton
+from PySide6.QtWidgets import QLabel, QListView, QPushButton, QTableView, QToolBar, QToolButton
 from pytestqt.qtbot import QtBot
 
 from mailsettings_desktop.core.address_book import save_new_address
@@ -49,3 +49,36 @@ def test_test_all_lists_failures_and_updates_rows(
     assert failures.index(0, 1).data() == employees[4].name
     assert "rejected" in failures.index(0, 2).data()
     assert table.model().index(0, 4).data().startswith("OK")
+
+
+def _saved_addresses(window: MainWindow, port: int, count: int) -> None:
+    db, secrets = window.context.db, window.context.secrets
+    for n, employee in enumerate(db.list_employees()[:count]):
+        draft = AddressDraft(employee.id, f"box{n}@example.test", "127.0.0.1", port,
+                             Security.SSL, USER, timeout_seconds=20)
+        save_new_address(db, secrets, draft, PASSWORD)
+
+
+def test_cancel_turns_the_button_into_an_enabled_close(
+    qtbot: QtBot, window: MainWindow, silent_port: int
+) -> None:
+    _saved_addresses(window, silent_port, 6)
+    dialog = window.test_all_addresses()
+    assert dialog is not None
+    button = child(dialog, QPushButton, "testAllCancel")
+    with qtbot.waitSignal(dialog.run_finished, timeout=5000) as finished:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert finished.args is not None and finished.args[0].cancelled
+    assert button.text() == "Close" and button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+
+
+def test_escape_during_a_run_stops_it_cleanly(
+    qtbot: QtBot, window: MainWindow, ssl_server: LocalSmtpServer
+) -> None:
+    _saved_addresses(window, ssl_server.port, 8)
+    dialog = window.test_all_addresses()
+    assert dialog is not None
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert not dialog.running  # closing joined the worker; pytest fails on thread errors

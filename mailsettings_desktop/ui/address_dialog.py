@@ -105,6 +105,10 @@ _FIELD_WIDGETS = {
 }
 
 
+MISSING_PASSWORD_TEXT = (
+    "The saved password is missing from this computer's keyring (for example after moving "
+    "to a new computer). Enter the password and test the account."
+)
 _CONNECTION_FIELDS = ("email", "username", "password", "host", "port", "security")
 _APP_KINDS = {
     "microsoft": "Microsoft 365 app-only app",
@@ -142,6 +146,8 @@ class AddressDialog(QDialog):
         self._touched: set[str] = set()
         self._result_field: str | None = None  # the field the last test blamed
         self._result_key: tuple[object, ...] | None = None  # the values it blamed it for
+        self._last_ok_result: CheckResult | None = None
+        self._password_missing = False  # the keyring lost this address's password
         self._trusted_pin: str | None = existing.trusted_cert_sha256 if existing else None
         self._offered_pin: str | None = None
         self._username_follows_email = existing is None
@@ -279,6 +285,8 @@ class AddressDialog(QDialog):
         self._security.setObjectName("securityCombo")
         for mode in Security:
             self._security.addItem(mode.label, mode.value)
+        # "Other server" starts on the usual submission pair, STARTTLS on port 587.
+        self._security.setCurrentIndex(self._security.findData(Security.STARTTLS.value))
         self._timeout = QSpinBox()
         self._timeout.setObjectName("timeoutSpin")
         self._timeout.setRange(1, 300)
@@ -445,6 +453,7 @@ class AddressDialog(QDialog):
         allowed_layout.addWidget(self._all_employees)
         allowed_layout.addWidget(self._allowed)
         self._all_employees.toggled.connect(self._allowed.setDisabled)
+        self._all_employees.toggled.connect(self._allowed.set_all_selected)
         column = QWidget()
         column_layout = QVBoxLayout(column)
         column_layout.setContentsMargins(0, 0, 0, 0)
@@ -661,8 +670,27 @@ class AddressDialog(QDialog):
                 self._oauth_target()
             )
         self._verified_key = self._connection_key()
+        if self._stored_auth.method is not AuthMethod.OAUTH2 and not self._stored_password():
+            # Nothing vouches for this address any more: a password must be typed and
+            # tested before anything is saved, or the row would point at nothing.
+            self._verified_key = None
+            self._password_missing = True
+            self._touched.add("password")
+            self._password.setPlaceholderText("Missing: enter the password")
+            self._show_idle("Enter the password, then click Test account. Save unlocks when "
+                            "the test succeeds.")
+            return
         self._show_idle("Changing the address, username, password or server needs a new "
                         "successful test before Save.")
+
+    def _stored_password(self) -> str | None:
+        """The saved password, or None when the keyring has none (or cannot be read)."""
+        assert self._existing is not None
+        try:
+            return self._context.secrets.get(self._existing.secret_key)
+        except SecretStoreError:
+            log.warning("could not read the saved password of address %d", self._existing.id)
+            return None
 
     # Reading the form ----------------------------------------------------------------------
 
@@ -714,6 +742,8 @@ class AddressDialog(QDialog):
         errors = validate_form(self.form(), password_required=needs_password)
         if oauth:
             errors.pop("password", None)
+        elif self._password_missing and not self._password.text():
+            errors["password"] = MISSING_PASSWORD_TEXT
         return errors
 
     def _widget_for(self, key: str) -> QWidget:
@@ -875,6 +905,11 @@ class AddressDialog(QDialog):
         ):
             self._show_idle("The connection values changed since the last successful test. "
                             "Test the account again to enable Save.")
+        elif verified and not testing and self._last_ok_result is not None and (
+            self._result_box.property("state") == "idle"
+        ):
+            # Back to exactly the tested values: the earlier success holds again.
+            self._show_result(self._last_ok_result)
 
     def _set_box_state(self, state: str) -> None:
         if self._result_box.property("state") == state:
@@ -1164,12 +1199,8 @@ class AddressDialog(QDialog):
                 return None
             if not stored:
                 # A test with an empty password would blame the admin's typing instead.
-                self._errors["password"].setText(
-                    "The saved password is missing from this computer's keyring (for "
-                    "example after moving to a new computer). Enter the password."
-                )
-                self._errors["password"].show()
-                set_problem(self._password, True)
+                self._password_missing = True
+                self._show_errors(self._field_errors(), self._touched)
                 self._password.setFocus()
                 self._show_failure_text("Enter the password, then test again.")
                 return None
@@ -1267,6 +1298,7 @@ class AddressDialog(QDialog):
             self._details_toggle.setVisible(True)
         elif result.ok and self._job_key == self._connection_key():
             self._verified_key = self._job_key
+            self._last_ok_result = result
             self._last_stamp = TestStamp(True, result.headline, _now())
             self._show_result(result)
         elif result.ok:

@@ -16,7 +16,6 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -36,7 +35,21 @@ from mailsettings_desktop.ui.context import AppContext
 from mailsettings_desktop.ui.oauth_support import token_service
 
 log = logging.getLogger(__name__)
+
+
+def _count(number: int, noun: str) -> str:
+    """'1 address', '2 addresses'."""
+    plural = noun + ("es" if noun.endswith("s") else "s")
+    return f"{number} {noun if number == 1 else plural}"
 _Index = QModelIndex | QPersistentModelIndex
+
+
+def _emit_safely(signal: Any, *args: object) -> None:
+    """Emit from the worker thread; a window closed meanwhile just misses the news."""
+    try:
+        signal.emit(*args)
+    except RuntimeError:
+        log.info("Test all window closed before a result could be shown")
 
 
 class _Bridge(QObject):
@@ -111,7 +124,8 @@ class BulkTestDialog(QDialog):
         self._tested = self._failed = 0
 
         self._intro = QLabel(
-            f"Testing {len(records)} addresses, {concurrency} at a time. Nothing is sent; "
+            f"Testing {_count(len(records), 'address')}, {concurrency} at a time. "
+            "Nothing is sent; "
             "each test signs in and checks the sender as Test account does."
         )
         self._intro.setWordWrap(True)
@@ -154,12 +168,15 @@ class BulkTestDialog(QDialog):
         # Made here, on the GUI thread, where the context's token service is created.
         tokens = token_service(self._context)
 
+        def report(record: AddressRecord, result: CheckResult) -> None:
+            _emit_safely(bridge.tested, record, result)
+
         def work() -> None:
             summary = run_bulk_check(
                 self._context.db, self._context.secrets, self._records,
-                bridge.tested.emit, self._concurrency, self._cancel, tokens,
+                report, self._concurrency, self._cancel, tokens,
             )
-            bridge.done.emit(summary)
+            _emit_safely(bridge.done, summary)
 
         self._thread = threading.Thread(target=work, name="test-all", daemon=True)
         self._thread.start()
@@ -186,6 +203,7 @@ class BulkTestDialog(QDialog):
     def _on_done(self, summary: BulkSummary) -> None:
         self._thread = None
         self._button.setText("Close")
+        self._button.setEnabled(True)
         verb = "Cancelled" if summary.cancelled else "Finished"
         self._intro.setText(
             f"{verb}: {summary.checked} of {summary.total} addresses tested, "
@@ -206,9 +224,10 @@ class BulkTestDialog(QDialog):
         else:
             self.close()
 
-    def closeEvent(self, event: QCloseEvent) -> None:
-        """Closing while running cancels; running checks stop within a second."""
+    def done(self, result: int) -> None:
+        """Every way of closing (Close, Esc, the title bar) cancels a running run first;
+        running checks stop within a second."""
         if self._thread is not None:
             self.cancel()
             self._thread.join(timeout=3)
-        super().closeEvent(event)
+        super().done(result)

@@ -31,6 +31,7 @@ class CheckableList(QWidget):
         self._count_text = count_text
         self._model = QStandardItemModel(self)
         self._loading = False
+        self._all_selected = False
         self._proxy = QSortFilterProxyModel(self)
         self._proxy.setSourceModel(self._model)
         self._proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -94,6 +95,11 @@ class CheckableList(QWidget):
         self._filter.setVisible(self._model.rowCount() > 0)
         self._update_count()
 
+    def set_all_selected(self, all_selected: bool) -> None:
+        """Say "all" in the counter while a separate "all" choice overrides the ticks."""
+        self._all_selected = all_selected
+        self._update_count()
+
     def checked_ids(self) -> tuple[int, ...]:
         ids = []
         for row in range(self._model.rowCount()):
@@ -110,10 +116,13 @@ class CheckableList(QWidget):
 
     def _update_count(self) -> None:
         total = self._model.rowCount()
-        ticked = len(self.checked_ids())
-        self._count.setText(
-            f"{ticked} of {total} {self._plural} {self._count_text}" if total else ""
-        )
+        if not total:
+            self._count.setText("")
+        elif self._all_selected:
+            self._count.setText(f"All {total} {self._plural} {self._count_text}")
+        else:
+            ticked = len(self.checked_ids())
+            self._count.setText(f"{ticked} of {total} {self._plural} {self._count_text}")
 
 
 class ProjectPicker(CheckableList):
