@@ -33,14 +33,10 @@ from mailsettings_desktop.core.check_result import Category, CheckResult
 from mailsettings_desktop.core.records import AddressRecord, TestStamp
 from mailsettings_desktop.ui.context import AppContext
 from mailsettings_desktop.ui.oauth_support import token_service
+from mailsettings_desktop.ui.wording import counted
 
 log = logging.getLogger(__name__)
 
-
-def _count(number: int, noun: str) -> str:
-    """'1 address', '2 addresses'."""
-    plural = noun + ("es" if noun.endswith("s") else "s")
-    return f"{number} {noun if number == 1 else plural}"
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -124,7 +120,7 @@ class BulkTestDialog(QDialog):
         self._tested = self._failed = 0
 
         self._intro = QLabel(
-            f"Testing {_count(len(records), 'address')}, {concurrency} at a time. "
+            f"Testing {counted(len(records), 'address')}, {concurrency} at a time. "
             "Nothing is sent; "
             "each test signs in and checks the sender as Test account does."
         )

@@ -37,6 +37,7 @@ from mailsettings_desktop.core.csv_import import (
 )
 from mailsettings_desktop.core.storage import Database
 from mailsettings_desktop.ui.style import ERROR_COLOR, field_error_label
+from mailsettings_desktop.ui.wording import counted
 
 log = logging.getLogger(__name__)
 _Index = QModelIndex | QPersistentModelIndex
@@ -174,12 +175,14 @@ class CsvImportDialog(QDialog):
             return
         preview = self._preview
         self._model.set_preview(preview)
-        what = "employees" if preview.kind.value == "employees" else "projects"
-        parts = [f"{len(preview.good_rows)} {what} ready to import"]
+        what = "employee" if preview.kind.value == "employees" else "project"
+        parts = [f"{counted(len(preview.good_rows), what)} ready to import"]
         if preview.bad_rows:
-            parts.append(f"{len(preview.bad_rows)} rows with problems (shown in red)")
+            parts.append(f"{counted(len(preview.bad_rows), 'row')} with problems (shown in red)")
         if preview.new_projects:
-            parts.append(f"{len(preview.new_projects)} new projects will be created")
+            parts.append(
+                f"{counted(len(preview.new_projects), 'new project')} will be created"
+            )
         if preview.ignored_columns:
             parts.append("ignored columns: " + ", ".join(preview.ignored_columns))
         self._summary.setText("; ".join(parts) + ".")
