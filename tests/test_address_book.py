@@ -18,10 +18,10 @@ from mailsettings_desktop.core.address_book import (
     save_new_address,
     update_address,
 )
-from mailsettings_desktop.core.records import AddressDraft, EmployeeRecord, ProjectRecord
+from mailsettings_desktop.core.records import EmployeeRecord, ProjectRecord
 from mailsettings_desktop.core.secrets import SERVICE_NAME, SecretStore
-from mailsettings_desktop.core.security import Security
 from mailsettings_desktop.core.storage import Database
+from tests.core_helpers import draft
 from tests.memory_keyring import DroppingKeyring, LockedKeyring, MemoryKeyring
 
 PASSWORD = "Pa55-wörd ✓ unique-7f3c91"
@@ -36,18 +36,6 @@ def anna(db: Database) -> EmployeeRecord:
 def shop(db: Database) -> ProjectRecord:
     return db.add_project("Online shop")
 
-
-def draft(employee_id: int, email: str = "anna.k@gmail.com", **changes: object) -> AddressDraft:
-    values: dict[str, object] = {
-        "employee_id": employee_id,
-        "email": email,
-        "host": "smtp.gmail.com",
-        "port": 465,
-        "security": Security.SSL,
-        "username": email,
-    }
-    values.update(changes)
-    return AddressDraft(**values)  # type: ignore[arg-type]
 
 
 def address_rows(db: Database) -> int:

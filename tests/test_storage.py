@@ -18,19 +18,7 @@ from mailsettings_desktop.core.models import SCHEMA_VERSION
 from mailsettings_desktop.core.records import AddressDraft, AddressRecord
 from mailsettings_desktop.core.security import Security
 from mailsettings_desktop.core.storage import Database, DuplicateAddressError, StorageError
-
-
-def draft(employee_id: int, email: str = "anna.k@gmail.com", **changes: object) -> AddressDraft:
-    values: dict[str, object] = {
-        "employee_id": employee_id,
-        "email": email,
-        "host": "smtp.gmail.com",
-        "port": 465,
-        "security": Security.SSL,
-        "username": email,
-    }
-    values.update(changes)
-    return AddressDraft(**values)  # type: ignore[arg-type]
+from tests.core_helpers import draft
 
 
 def insert(db: Database, address: AddressDraft, key: str | None = None) -> AddressRecord:

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -33,6 +32,7 @@ from mailsettings_desktop.core.check_result import Category, CheckResult
 from mailsettings_desktop.core.records import AddressRecord, TestStamp
 from mailsettings_desktop.ui.context import AppContext
 from mailsettings_desktop.ui.oauth_support import token_service
+from mailsettings_desktop.ui.table_models import RowTableModel
 from mailsettings_desktop.ui.wording import counted
 
 log = logging.getLogger(__name__)
@@ -55,38 +55,17 @@ class _Bridge(QObject):
     done = Signal(object)
 
 
-class FailureModel(QAbstractTableModel):
+class FailureModel(RowTableModel):
     """The failed addresses of a run with the explanation of each failure."""
 
     COLUMNS = ("Address", "Employee", "Problem", "What to do")
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[tuple[str, str, str, str]] = []
-
     def add(self, address: str, employee: str, result: CheckResult) -> None:
-        row = len(self._rows)
-        self.beginInsertRows(QModelIndex(), row, row)
-        self._rows.append((address, employee, result.headline, result.advice))
-        self.endInsertRows()
+        self.append_row((address, employee, result.headline, result.advice))
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
+    def cell(self, row: Any, column: int, role: int) -> Any:
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return self._rows[index.row()][index.column()]
+            return row[column]
         return None
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
@@ -16,6 +16,7 @@ from mailsettings_desktop.core.records import EmployeeRecord
 from mailsettings_desktop.core.routing import ProjectRoute, RouteReason, sending_plan
 from mailsettings_desktop.core.storage import Database
 from mailsettings_desktop.ui.style import WARNING_COLOR
+from mailsettings_desktop.ui.table_models import RowTableModel
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -35,40 +36,19 @@ _REASON_LABELS = {
 }
 
 
-class SendingModel(QAbstractTableModel):
+class SendingModel(RowTableModel):
     """Rows are `ProjectRoute`s: project, address used, why."""
 
     COLUMNS = ("Project", "Sent from", "Why")
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._routes: list[ProjectRoute] = []
-
     def set_routes(self, routes: list[ProjectRoute]) -> None:
-        self.beginResetModel()
-        self._routes = list(routes)
-        self.endResetModel()
+        self.set_rows(routes)
 
     def route_at(self, row: int) -> ProjectRoute:
-        return self._routes[row]
+        route: ProjectRoute = self.row_at(row)
+        return route
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._routes)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._routes):
-            return None
-        route = self._routes[index.row()]
-        column = index.column()
+    def cell(self, route: ProjectRoute, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
                 return route.project.name
