@@ -9,9 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import (
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -37,7 +35,6 @@ from mailsettings_desktop.ui.wording import counted
 
 log = logging.getLogger(__name__)
 
-_Index = QModelIndex | QPersistentModelIndex
 
 
 def _emit_safely(signal: Any, *args: object) -> None:

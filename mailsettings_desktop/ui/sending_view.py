@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
@@ -17,8 +17,6 @@ from mailsettings_desktop.core.routing import ProjectRoute, RouteReason, sending
 from mailsettings_desktop.core.storage import Database
 from mailsettings_desktop.ui.style import WARNING_COLOR
 from mailsettings_desktop.ui.table_models import RowTableModel
-
-_Index = QModelIndex | QPersistentModelIndex
 
 RULE_TEXT = (
     "For each project the program uses, in this order: the employee's own address for the "
