@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.self_test:
         # Before any logging or QApplication set-up: the self-test keeps its log in a scratch
         # folder and needs the offscreen platform. Imported here because it imports us.
-        from mailsettings_desktop.self_test import run_self_test
+        from mailsettings_desktop.ui.self_test import run_self_test
 
         return run_self_test(debug=args.debug)
     existing = QApplication.instance()
