@@ -1450,6 +1450,8 @@ class AddressDialog(QDialog):
         return options
 
     def _on_save_clicked(self) -> None:
+        # TODO: Save writes SQLite and the keyring on the GUI thread; a keyring that asks
+        # to be unlocked holds the window until the admin answers its prompt.
         if not self._save.isEnabled():
             return
         oauth = self._uses_oauth()
