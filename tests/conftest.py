@@ -18,6 +18,7 @@ from mailsettings_desktop.app import create_main_window
 from mailsettings_desktop.core.secrets import SecretStore
 from mailsettings_desktop.core.storage import Database
 from mailsettings_desktop.ui.main_window import MainWindow
+from tests import fault_server as faults
 from tests.fake_oauth_server import FakeOAuthServer
 from tests.fault_server import FaultServer, trusted_context
 from tests.memory_keyring import MemoryKeyring
@@ -145,3 +146,25 @@ def fake_oauth(ca: trustme.CA) -> Iterator[FakeOAuthServer]:
     server = FakeOAuthServer(trusted_context(ca), user=USER).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any lookup of a name other than loopback: a real provider is never reached."""
+    real = socket.getaddrinfo
+
+    def guarded(host: object, *args: object, **kwargs: object) -> object:
+        if host not in ("127.0.0.1", "localhost", b"127.0.0.1", None):
+            raise AssertionError(f"test tried to reach {host!r}")
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+
+
+@pytest.fixture
+def oauth_smtp(fault_server: type[FaultServer], ca: trustme.CA,
+               fake_oauth: FakeOAuthServer) -> FaultServer:
+    """A STARTTLS server that lets in only a token the fake authorization server issued."""
+    return fault_server(tls_context=faults.trusted_context(ca), auth_only_after_tls=True,
+                        auth_mechanisms="XOAUTH2 OAUTHBEARER",
+                        oauth_validator=fake_oauth.accepts)

@@ -27,7 +27,8 @@ import secrets
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -428,3 +429,20 @@ def running(tls: ssl.SSLContext, **options: Any) -> Iterator[FakeOAuthServer]:
         yield server
     finally:
         server.stop()
+
+
+def follow_redirects(ca_file: str | Any) -> Callable[[str], bool]:
+    """Stands in for the system browser: follows the authorize URL to the redirect.
+
+    It trusts only the test authority and ignores any proxy, so it reaches 127.0.0.1 only.
+    """
+    context = ssl.create_default_context(cafile=str(ca_file))
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                         urllib.request.HTTPSHandler(context=context))
+
+    def follow(url: str) -> bool:
+        with opener.open(url, timeout=5) as response:
+            response.read()
+        return True
+
+    return follow

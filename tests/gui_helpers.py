@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QListView,
     QPushButton,
     QSpinBox,
+    QToolBar,
     QWidget,
 )
 from pytestqt.qtbot import QtBot
@@ -57,6 +58,15 @@ def tick_row(qtbot: QtBot, view: QAbstractItemView, text: str) -> None:
 def click_check(qtbot: QtBot, box: QCheckBox) -> None:
     """Click a check box on its indicator (its centre may be empty space in a wide row)."""
     qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(6, box.height() // 2))
+
+
+def click_tool(qtbot: QtBot, window: QWidget, action_name: str) -> None:
+    """Click the main toolbar's button for the action with that objectName."""
+    toolbar = child(window, QToolBar, "mainToolBar")
+    action = next(a for a in toolbar.actions() if a.objectName() == action_name)
+    button = toolbar.widgetForAction(action)
+    assert button is not None and button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
 def choose(qtbot: QtBot, combo: QComboBox, data: str) -> None:

@@ -4,12 +4,10 @@ on 127.0.0.1; the name-lookup guard of tests/test_oauth.py keeps every request l
 
 from __future__ import annotations
 
-import socket
 import threading
 from pathlib import Path
 
 import pytest
-import trustme
 
 from mailsettings_desktop.core.account_check import CancelToken
 from mailsettings_desktop.core.bulk_check import (
@@ -38,32 +36,15 @@ from tests.memory_keyring import MemoryKeyring
 from tests.smtp_server import LocalSmtpServer
 from tests.test_oauth import World, sign_in
 
+# Every test here would fail rather than look up a real provider.
+pytestmark = pytest.mark.usefixtures("loopback_only")
 
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail any lookup of a name other than loopback: a real provider is never reached."""
-    real = socket.getaddrinfo
-
-    def guarded(host: object, *args: object, **kwargs: object) -> object:
-        if host not in ("127.0.0.1", "localhost", b"127.0.0.1", None):
-            raise AssertionError(f"test tried to reach {host!r}")
-        return real(host, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
 
 
 @pytest.fixture
 def world(fake_oauth: FakeOAuthServer, memory_keyring: MemoryKeyring) -> World:
     return World(fake_oauth, memory_keyring)
 
-
-@pytest.fixture
-def smtp(fault_server: type[FaultServer], ca: trustme.CA,
-         fake_oauth: FakeOAuthServer) -> FaultServer:
-    """A STARTTLS server that lets in only a token the fake authorization server issued."""
-    return fault_server(tls_context=faults.trusted_context(ca), auth_only_after_tls=True,
-                        auth_mechanisms="XOAUTH2 OAUTHBEARER",
-                        oauth_validator=fake_oauth.accepts)
 
 
 def _save_oauth(db: Database, port: int, auth: AddressAuth, preset: str = "microsoft365",
@@ -116,13 +97,14 @@ def _run(db: Database, secrets: SecretStore, records: list[AddressRecord],
 
 
 def test_oauth_addresses_are_tested_with_tokens_beside_password_ones(
-    db: Database, world: World, smtp: FaultServer, ssl_server: LocalSmtpServer,
+    db: Database, world: World, oauth_smtp: FaultServer, ssl_server: LocalSmtpServer,
     ca_file: Path,
 ) -> None:
     signed_in = sign_in(world, ca_file, key="address-signed-in")
-    interactive = _save_oauth(db, smtp.port, signed_in.auth, key="address-signed-in")
-    app_only = _save_oauth(db, smtp.port, AddressAuth(AuthMethod.OAUTH2, OAuthFlow.APP_ONLY))
-    delegated = _save_oauth(db, smtp.port, AddressAuth(AuthMethod.OAUTH2, OAuthFlow.DELEGATION),
+    interactive = _save_oauth(db, oauth_smtp.port, signed_in.auth, key="address-signed-in")
+    port = oauth_smtp.port
+    app_only = _save_oauth(db, port, AddressAuth(AuthMethod.OAUTH2, OAuthFlow.APP_ONLY))
+    delegated = _save_oauth(db, port, AddressAuth(AuthMethod.OAUTH2, OAuthFlow.DELEGATION),
                             preset="gmail")
     secrets = SecretStore(ReadCountingKeyring(world.keyring))
     password = _save_password(db, secrets, ssl_server.port)
@@ -133,7 +115,7 @@ def test_oauth_addresses_are_tested_with_tokens_beside_password_ones(
     assert all(results[r.id].ok for r in records), {
         r.email: results[r.id].details() for r in records if not results[r.id].ok
     }
-    assert sorted(smtp.log.oauth_users) == [USER, USER, USER]
+    assert sorted(oauth_smtp.log.oauth_users) == [USER, USER, USER]
     for record in records:
         stored = db.get_address(record.id)
         assert stored is not None and stored.last_test is not None and stored.last_test.ok
@@ -146,10 +128,10 @@ def test_oauth_addresses_are_tested_with_tokens_beside_password_ones(
 
 
 def test_a_revoked_grant_says_sign_in_again(
-    db: Database, world: World, smtp: FaultServer, ca_file: Path
+    db: Database, world: World, oauth_smtp: FaultServer, ca_file: Path
 ) -> None:
     target = sign_in(world, ca_file, key="address-revoked")
-    record = _save_oauth(db, smtp.port, target.auth, key="address-revoked")
+    record = _save_oauth(db, oauth_smtp.port, target.auth, key="address-revoked")
     world.fake.revoke_refresh_tokens()
     world.service.cache.clear()  # as after a restart: only the refresh token is left
 
@@ -160,7 +142,7 @@ def test_a_revoked_grant_says_sign_in_again(
     assert result.advice == SIGN_IN_AGAIN_ADVICE
     assert result.field == "oauth"
     assert "AADSTS70008" in result.details()
-    assert smtp.log.oauth_mechanisms == []  # no token reached the mail server
+    assert oauth_smtp.log.oauth_mechanisms == []  # no token reached the mail server
     assert world.service.sign_in_state(target) is SignInState.SIGN_IN_AGAIN
     stored = db.get_address(record.id)
     assert stored is not None and stored.last_test is not None
@@ -169,10 +151,10 @@ def test_a_revoked_grant_says_sign_in_again(
 
 
 def test_an_address_that_never_signed_in_says_sign_in_again(
-    db: Database, world: World, smtp: FaultServer
+    db: Database, world: World, oauth_smtp: FaultServer
 ) -> None:
     auth = AddressAuth(AuthMethod.OAUTH2, OAuthFlow.INTERACTIVE, app_key="ms-sign-in")
-    record = _save_oauth(db, smtp.port, auth, key="address-never")
+    record = _save_oauth(db, oauth_smtp.port, auth, key="address-never")
 
     result = _run(db, world.secrets, [record], world.service)[record.id]
 
@@ -181,10 +163,10 @@ def test_an_address_that_never_signed_in_says_sign_in_again(
 
 
 def test_without_a_token_service_an_oauth_address_is_not_read_as_a_password(
-    db: Database, memory_keyring: MemoryKeyring, smtp: FaultServer
+    db: Database, memory_keyring: MemoryKeyring, oauth_smtp: FaultServer
 ) -> None:
     """The old call, without `tokens`, still works and says why it could not test."""
-    record = _save_oauth(db, smtp.port, AddressAuth(AuthMethod.OAUTH2, OAuthFlow.APP_ONLY))
+    record = _save_oauth(db, oauth_smtp.port, AddressAuth(AuthMethod.OAUTH2, OAuthFlow.APP_ONLY))
     secrets = SecretStore(ReadCountingKeyring(memory_keyring))
 
     result = check_saved_address(db, secrets, record, CancelToken())
@@ -194,7 +176,7 @@ def test_without_a_token_service_an_oauth_address_is_not_read_as_a_password(
     assert "missing" not in result.headline
     assert result.advice == "Edit the address and click Test account there."
     assert result.field == "oauth"
-    assert smtp.log.oauth_mechanisms == []
+    assert oauth_smtp.log.oauth_mechanisms == []
     assert secrets.backend.read == []  # type: ignore[attr-defined]
     stored = db.get_address(record.id)
     assert stored is not None and stored.last_test is None  # nothing was tested
@@ -202,14 +184,15 @@ def test_without_a_token_service_an_oauth_address_is_not_read_as_a_password(
 
 @pytest.mark.parametrize("flow", [OAuthFlow.APP_ONLY, OAuthFlow.INTERACTIVE])
 def test_a_keyring_that_fails_during_the_token_fetch_is_named(
-    db: Database, world: World, smtp: FaultServer, flow: OAuthFlow
+    db: Database, world: World, oauth_smtp: FaultServer, flow: OAuthFlow
 ) -> None:
     class BrokenKeyring(MemoryKeyring):
         def get_password(self, service: str, username: str) -> str | None:
             raise RuntimeError("the keyring daemon went away")
 
     app_key = "ms-sign-in" if flow is OAuthFlow.INTERACTIVE else ""
-    record = _save_oauth(db, smtp.port, AddressAuth(AuthMethod.OAUTH2, flow, app_key=app_key))
+    auth = AddressAuth(AuthMethod.OAUTH2, flow, app_key=app_key)
+    record = _save_oauth(db, oauth_smtp.port, auth)
     tokens = TokenService(SecretStore(BrokenKeyring()), world.apps, world.providers())
 
     result = _run(db, world.secrets, [record], tokens)[record.id]

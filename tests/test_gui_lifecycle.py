@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableView,
     QTabWidget,
-    QToolBar,
 )
 from pytestqt.qtbot import QtBot
 
@@ -29,6 +28,7 @@ from tests.gui_helpers import (
     child,
     click_check,
     click_row,
+    click_tool,
     fill_dialog,
     open_dialog,
     run_test,
@@ -36,15 +36,6 @@ from tests.gui_helpers import (
 )
 from tests.memory_keyring import MemoryKeyring
 from tests.smtp_server import LocalSmtpServer
-
-
-def click_tool(qtbot: QtBot, window: MainWindow, action_name: str) -> None:
-    """Click a toolbar button, as the admin switches between the two sections."""
-    toolbar = child(window, QToolBar, "mainToolBar")
-    action = next(a for a in toolbar.actions() if a.objectName() == action_name)
-    button = toolbar.widgetForAction(action)
-    assert button is not None and button.isEnabled()
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
 def employee_id(window: MainWindow, name: str) -> int:

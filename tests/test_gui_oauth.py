@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import json
 import socket
-import ssl
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import trustme
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -46,9 +42,13 @@ from mailsettings_desktop.core.secrets import SERVICE_NAME, namespaced_key
 from mailsettings_desktop.ui.company_apps_window import CompanyAppsWindow, open_company_apps_window
 from mailsettings_desktop.ui.main_window import MainWindow
 from mailsettings_desktop.ui.oauth_support import company_apps_path, sign_in_runner
-from tests import fault_server as faults
 from tests.conftest import USER
-from tests.fake_oauth_server import FakeClient, FakeOAuthServer, FakeServiceAccount
+from tests.fake_oauth_server import (
+    FakeClient,
+    FakeOAuthServer,
+    FakeServiceAccount,
+    follow_redirects,
+)
 from tests.fault_server import FaultServer
 from tests.gui_helpers import (
     child,
@@ -62,6 +62,9 @@ from tests.gui_helpers import (
 from tests.memory_keyring import MemoryKeyring
 from tests.test_oauth import _pem, _rsa_key
 
+# Every test here would fail rather than look up a real provider.
+pytestmark = pytest.mark.usefixtures("loopback_only")
+
 TENANT = "contoso.onmicrosoft.com"  # the tenant's domain, as an admin may enter it
 SIGN_IN_CLIENT = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 APP_ONLY_CLIENT = "1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809"
@@ -72,31 +75,6 @@ SERVICE_ACCOUNT = "mailer@company-project.iam.example.test"
 OTHER_USER = "bob@example.test"
 
 
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail any lookup of a name other than loopback: a real provider is never reached."""
-    real = socket.getaddrinfo
-
-    def guarded(host: object, *args: object, **kwargs: object) -> object:
-        if host not in ("127.0.0.1", "localhost", b"127.0.0.1", None):
-            raise AssertionError(f"test tried to reach {host!r}")
-        return real(host, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
-
-
-def follow_redirects(ca_file: Path) -> Callable[[str], bool]:
-    """Stands in for the system browser: follows the authorize URL to the redirect."""
-    context = ssl.create_default_context(cafile=str(ca_file))
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                         urllib.request.HTTPSHandler(context=context))
-
-    def follow(url: str) -> bool:
-        with opener.open(url, timeout=5) as response:
-            response.read()
-        return True
-
-    return follow
 
 
 def fake_providers(fake: FakeOAuthServer) -> dict[str, OAuthProvider]:
@@ -154,14 +132,6 @@ def world(window: MainWindow, fake_oauth: FakeOAuthServer, ca_file: Path, tmp_pa
     return World(window, fake_oauth, ca_file, tmp_path, memory_keyring)
 
 
-@pytest.fixture
-def smtp(fault_server: type[FaultServer], ca: trustme.CA,
-         fake_oauth: FakeOAuthServer) -> FaultServer:
-    """A STARTTLS server that lets in only a token the fake authorization server issued."""
-    return fault_server(tls_context=faults.trusted_context(ca), auth_only_after_tls=True,
-                        auth_mechanisms="XOAUTH2 OAUTHBEARER",
-                        oauth_validator=fake_oauth.accepts)
-
 
 # Driving the GUI ------------------------------------------------------------------------------
 
@@ -198,10 +168,10 @@ def save(qtbot: QtBot, window: MainWindow, dialog: QDialog) -> AddressRecord:
     return record
 
 
-def sign_in_test_and_save(qtbot: QtBot, window: MainWindow, smtp: FaultServer,
+def sign_in_test_and_save(qtbot: QtBot, window: MainWindow, oauth_smtp: FaultServer,
                           provider: str) -> AddressRecord:
     dialog = open_dialog(qtbot, window)
-    fill_oauth_dialog(qtbot, dialog, smtp.port, provider)
+    fill_oauth_dialog(qtbot, dialog, oauth_smtp.port, provider)
     if provider == "gmail":  # both methods; a password by default
         choose(qtbot, child(dialog, QComboBox, "authMethodCombo"), "oauth2")
     assert not child(dialog, QLineEdit, "passwordEdit").isVisible()
@@ -267,14 +237,14 @@ def configure_admin_apps(qtbot: QtBot, window: MainWindow, world: World) -> Comp
 
 
 def test_microsoft_365_sign_in_then_test_then_save(
-    qtbot: QtBot, window: MainWindow, world: World, smtp: FaultServer
+    qtbot: QtBot, window: MainWindow, world: World, oauth_smtp: FaultServer
 ) -> None:
     world.add_microsoft_sign_in_app()
-    record = sign_in_test_and_save(qtbot, window, smtp, "microsoft365")
+    record = sign_in_test_and_save(qtbot, window, oauth_smtp, "microsoft365")
 
     assert record.options["auth"] == {"method": "oauth2", "flow": "interactive",
                                       "app_key": "ms-sign-in", "account": USER}
-    assert smtp.log.oauth_users == [USER]
+    assert oauth_smtp.log.oauth_users == [USER]
     assert world.fake.log.pkce_checked == 1
     # The refresh token took the password's place: no password entry at all.
     entries = world.keyring.entries
@@ -294,10 +264,10 @@ def test_microsoft_365_sign_in_then_test_then_save(
 
 
 def test_google_sign_in_with_the_app_entered_in_company_apps(
-    qtbot: QtBot, window: MainWindow, world: World, smtp: FaultServer
+    qtbot: QtBot, window: MainWindow, world: World, oauth_smtp: FaultServer
 ) -> None:
     dialog = open_dialog(qtbot, window)
-    fill_oauth_dialog(qtbot, dialog, smtp.port, "gmail")
+    fill_oauth_dialog(qtbot, dialog, oauth_smtp.port, "gmail")
     assert child(dialog, QComboBox, "authMethodCombo").currentData() == "password"
     choose(qtbot, child(dialog, QComboBox, "authMethodCombo"), "oauth2")
     note = child(dialog, QLabel, "companyAppNote")
@@ -325,12 +295,12 @@ def test_google_sign_in_with_the_app_entered_in_company_apps(
 
 
 def test_other_account_signing_in_is_flagged(
-    qtbot: QtBot, window: MainWindow, world: World, smtp: FaultServer
+    qtbot: QtBot, window: MainWindow, world: World, oauth_smtp: FaultServer
 ) -> None:
     world.add_microsoft_sign_in_app()
     world.fake.user = OTHER_USER
     dialog = open_dialog(qtbot, window)
-    fill_oauth_dialog(qtbot, dialog, smtp.port, "microsoft365")
+    fill_oauth_dialog(qtbot, dialog, oauth_smtp.port, "microsoft365")
     sign_in(qtbot, dialog)
     label = child(dialog, QLabel, "signedInAccount")
     assert f"Signed in as {OTHER_USER}, which is not {USER}:" in label.text()
@@ -341,13 +311,13 @@ def test_other_account_signing_in_is_flagged(
 
 
 def test_cancel_during_sign_in(
-    qtbot: QtBot, window: MainWindow, world: World, smtp: FaultServer
+    qtbot: QtBot, window: MainWindow, world: World, oauth_smtp: FaultServer
 ) -> None:
     world.add_microsoft_sign_in_app()
     opened: list[str] = []
     world.tokens.open_browser = lambda url: opened.append(url) is None  # nobody signs in
     dialog = open_dialog(qtbot, window)
-    fill_oauth_dialog(qtbot, dialog, smtp.port, "microsoft365")
+    fill_oauth_dialog(qtbot, dialog, oauth_smtp.port, "microsoft365")
     click(qtbot, child(dialog, QPushButton, "signInButton"))
 
     waiting = child(dialog, QLabel, "signInStatus")
@@ -371,10 +341,10 @@ def test_cancel_during_sign_in(
 
 
 def test_revoked_refresh_token_shows_sign_in_again(
-    qtbot: QtBot, window: MainWindow, world: World, smtp: FaultServer
+    qtbot: QtBot, window: MainWindow, world: World, oauth_smtp: FaultServer
 ) -> None:
     world.add_microsoft_sign_in_app()
-    sign_in_test_and_save(qtbot, window, smtp, "microsoft365")
+    sign_in_test_and_save(qtbot, window, oauth_smtp, "microsoft365")
     world.fake.revoke_refresh_tokens()
     world.tokens.cache.clear()  # as after a restart: only the refresh token is left
 
@@ -405,12 +375,12 @@ def test_revoked_refresh_token_shows_sign_in_again(
 
 
 def test_app_only_and_delegation_set_up_then_addresses_tested_and_saved(
-    qtbot: QtBot, window: MainWindow, world: World, smtp: FaultServer
+    qtbot: QtBot, window: MainWindow, world: World, oauth_smtp: FaultServer
 ) -> None:
     configure_admin_apps(qtbot, window, world).close()
 
     dialog = open_dialog(qtbot, window)
-    fill_oauth_dialog(qtbot, dialog, smtp.port, "microsoft365")
+    fill_oauth_dialog(qtbot, dialog, oauth_smtp.port, "microsoft365")
     choose(qtbot, child(dialog, QComboBox, "oauthFlowCombo"), "app")
     assert not child(dialog, QPushButton, "signInButton").isVisible()
     assert "Contoso app-only" in child(dialog, QLabel, "companyAppNote").text()
@@ -420,7 +390,7 @@ def test_app_only_and_delegation_set_up_then_addresses_tested_and_saved(
     assert microsoft.options["auth"]["flow"] == "app_only"  # type: ignore[index]
 
     dialog = open_dialog(qtbot, window)
-    fill_oauth_dialog(qtbot, dialog, smtp.port, "gmail", email=OTHER_USER)
+    fill_oauth_dialog(qtbot, dialog, oauth_smtp.port, "gmail", email=OTHER_USER)
     choose(qtbot, child(dialog, QComboBox, "authMethodCombo"), "oauth2")
     choose(qtbot, child(dialog, QComboBox, "oauthFlowCombo"), "app")
     assert "Workspace mailer" in child(dialog, QLabel, "companyAppNote").text()
@@ -431,7 +401,7 @@ def test_app_only_and_delegation_set_up_then_addresses_tested_and_saved(
 
     assert world.fake.log.grants.count("client_credentials") == 1
     assert world.fake.log.jwt_assertions_checked == 1
-    assert smtp.log.oauth_users == [USER, OTHER_USER]
+    assert oauth_smtp.log.oauth_users == [USER, OTHER_USER]
     # Neither address keeps anything of its own in the keyring.
     for record in (microsoft, google):
         assert not any(record.secret_key in name for _, name in world.keyring.entries)
@@ -484,10 +454,10 @@ def test_removing_a_company_app_forgets_its_secrets(
 
 
 def test_keyring_holds_every_long_lived_secret_and_the_database_none(
-    qtbot: QtBot, window: MainWindow, world: World, smtp: FaultServer, db_path: Path
+    qtbot: QtBot, window: MainWindow, world: World, oauth_smtp: FaultServer, db_path: Path
 ) -> None:
     world.add_microsoft_sign_in_app()
-    record = sign_in_test_and_save(qtbot, window, smtp, "microsoft365")
+    record = sign_in_test_and_save(qtbot, window, oauth_smtp, "microsoft365")
     configure_admin_apps(qtbot, window, world).close()
     refresh = world.keyring.entries[
         (SERVICE_NAME, namespaced_key(REFRESH_NAMESPACE, record.secret_key))]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QListView, QPushButton, QTableView, QToolBar, QToolButton
+from PySide6.QtWidgets import QLabel, QListView, QPushButton, QTableView
 from pytestqt.qtbot import QtBot
 
 from mailsettings_desktop.core.address_book import save_new_address
@@ -12,7 +12,7 @@ from mailsettings_desktop.core.security import Security
 from mailsettings_desktop.ui.bulk_test_dialog import BulkTestDialog
 from mailsettings_desktop.ui.main_window import MainWindow
 from tests.conftest import PASSWORD, USER
-from tests.gui_helpers import child, click_row
+from tests.gui_helpers import child, click_row, click_tool
 from tests.smtp_server import LocalSmtpServer
 
 
@@ -32,11 +32,7 @@ def test_test_all_lists_failures_and_updates_rows(
     table = child(window, QTableView, "addressTable")
     assert table.model().index(0, 4).data() == "Not tested"
 
-    toolbar = child(window, QToolBar, "mainToolBar")
-    action = next(a for a in toolbar.actions() if a.objectName() == "testAllAction")
-    button = toolbar.widgetForAction(action)
-    assert isinstance(button, QToolButton)
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    click_tool(qtbot, window, "testAllAction")
     dialog = child(window, BulkTestDialog, "testAllDialog")
     with qtbot.waitSignal(dialog.run_finished, timeout=20_000) as finished:
         pass

@@ -3,12 +3,8 @@ application's token service to the run, so the address is tested with a token.""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
-import trustme
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QTableView, QToolBar, QToolButton
+from PySide6.QtWidgets import QTableView
 from pytestqt.qtbot import QtBot
 
 from mailsettings_desktop.core.oauth import AddressAuth, AuthMethod, OAuthFlow
@@ -20,47 +16,31 @@ from tests import fault_server as faults
 from tests.conftest import USER
 from tests.fake_oauth_server import FakeOAuthServer
 from tests.fault_server import FaultServer
-from tests.gui_helpers import child
+from tests.gui_helpers import child, click_tool
 from tests.memory_keyring import MemoryKeyring
 from tests.test_oauth import World
 
+# Every test here would fail rather than look up a real provider.
+pytestmark = pytest.mark.usefixtures("loopback_only")
 
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail any lookup of a name other than loopback: a real provider is never reached."""
-    real = socket.getaddrinfo
-
-    def guarded(host: object, *args: object, **kwargs: object) -> object:
-        if host not in ("127.0.0.1", "localhost", b"127.0.0.1", None):
-            raise AssertionError(f"test tried to reach {host!r}")
-        return real(host, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
 
 
 def test_test_all_signs_oauth_addresses_in_with_a_token(
     qtbot: QtBot, window: MainWindow, fake_oauth: FakeOAuthServer,
-    memory_keyring: MemoryKeyring, fault_server: type[FaultServer], ca: trustme.CA,
+    memory_keyring: MemoryKeyring, oauth_smtp: FaultServer,
 ) -> None:
     world = World(fake_oauth, memory_keyring)
     window.context.tokens = world.service
-    smtp = fault_server(tls_context=faults.trusted_context(ca), auth_only_after_tls=True,
-                        auth_mechanisms="XOAUTH2 OAUTHBEARER",
-                        oauth_validator=fake_oauth.accepts)
     db = window.context.db
     employee = db.list_employees()[0]
     auth = AddressAuth(AuthMethod.OAUTH2, OAuthFlow.APP_ONLY)
-    draft = AddressDraft(employee.id, USER, faults.LOOPBACK, smtp.port, Security.STARTTLS,
+    draft = AddressDraft(employee.id, USER, faults.LOOPBACK, oauth_smtp.port, Security.STARTTLS,
                          USER, provider_key="microsoft365", timeout_seconds=10,
                          options=auth.to_options())
     with db.session() as s:
         record = db.to_record(db.insert_address(s, draft, "address-app-only"))
 
-    toolbar = child(window, QToolBar, "mainToolBar")
-    action = next(a for a in toolbar.actions() if a.objectName() == "testAllAction")
-    button = toolbar.widgetForAction(action)
-    assert isinstance(button, QToolButton)
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    click_tool(qtbot, window, "testAllAction")
     dialog = child(window, BulkTestDialog, "testAllDialog")
     with qtbot.waitSignal(dialog.run_finished, timeout=20_000) as finished:
         pass
@@ -68,6 +48,6 @@ def test_test_all_signs_oauth_addresses_in_with_a_token(
     summary = finished.args[0] if finished.args else None
     assert summary is not None and (summary.total, summary.failed) == (1, 0)
     assert child(dialog, QTableView, "testAllFailures").model().rowCount() == 0
-    assert smtp.log.oauth_users == [USER]
+    assert oauth_smtp.log.oauth_users == [USER]
     stored = db.get_address(record.id)
     assert stored is not None and stored.last_test is not None and stored.last_test.ok

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import ssl
 import threading
 import time
 import urllib.error
@@ -52,9 +51,17 @@ from mailsettings_desktop.core.security import Security
 from mailsettings_desktop.core.storage import Database
 from tests import fault_server as faults
 from tests.conftest import USER
-from tests.fake_oauth_server import FakeClient, FakeOAuthServer, FakeServiceAccount
+from tests.fake_oauth_server import (
+    FakeClient,
+    FakeOAuthServer,
+    FakeServiceAccount,
+    follow_redirects,
+)
 from tests.fault_server import FaultServer
 from tests.memory_keyring import MemoryKeyring
+
+# Every test here would fail rather than look up a real provider.
+pytestmark = pytest.mark.usefixtures("loopback_only")
 
 TENANT = "contoso"
 SIGN_IN_CLIENT = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
@@ -66,18 +73,6 @@ GOOGLE_SECRET = "google-desktop-secret-Xy9"
 SERVICE_ACCOUNT = "mailer@company-project.iam.example.test"
 TIMEOUT = 5.0
 
-
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail any lookup of a name other than loopback: a real provider is never reached."""
-    real = socket.getaddrinfo
-
-    def guarded(host: object, *args: object, **kwargs: object) -> object:
-        if host not in ("127.0.0.1", "localhost", b"127.0.0.1", None):
-            raise AssertionError(f"test tried to reach {host!r}")
-        return real(host, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
 
 
 def _rsa_key() -> rsa.RSAPrivateKey:
@@ -170,27 +165,6 @@ def world(fake_oauth: FakeOAuthServer, memory_keyring: MemoryKeyring) -> World:
     return World(fake_oauth, memory_keyring)
 
 
-@pytest.fixture
-def smtp(fault_server: type[FaultServer], ca: trustme.CA,
-         fake_oauth: FakeOAuthServer) -> FaultServer:
-    """A STARTTLS server that lets in only a token the fake authorization server issued."""
-    return fault_server(tls_context=faults.trusted_context(ca), auth_only_after_tls=True,
-                        auth_mechanisms="XOAUTH2 OAUTHBEARER",
-                        oauth_validator=fake_oauth.accepts)
-
-
-def browser(ca_file: Path) -> Callable[[str], bool]:
-    """Stands in for the system browser: follows the authorize URL to the redirect."""
-    context = ssl.create_default_context(cafile=str(ca_file))
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                         urllib.request.HTTPSHandler(context=context))
-
-    def follow(url: str) -> bool:
-        with opener.open(url, timeout=5) as response:
-            response.read()
-        return True
-
-    return follow
 
 
 def oauth_request(server: FaultServer, preset: str = "microsoft365", **changes: object
@@ -206,7 +180,9 @@ def oauth_request(server: FaultServer, preset: str = "microsoft365", **changes: 
 
 def sign_in(world: World, ca_file: Path, preset: str = "microsoft365",
             key: str = "address-1") -> OAuthTarget:
-    flow, app = world.service.interactive_sign_in(preset, USER, open_browser=browser(ca_file))
+    flow, app = world.service.interactive_sign_in(
+        preset, USER, open_browser=follow_redirects(ca_file)
+    )
     result = flow.run()
     assert result.account == USER and not result.differs_from(USER)
     world.service.keep_sign_in(key, result)
@@ -224,16 +200,16 @@ def assert_explained(result: CheckResult, category: Category) -> None:
 # Interactive sign-in ------------------------------------------------------------------------
 
 
-def test_interactive_sign_in_then_check(world: World, smtp: FaultServer,
+def test_interactive_sign_in_then_check(world: World, oauth_smtp: FaultServer,
                                         ca_file: Path) -> None:
     target = sign_in(world, ca_file)
     assert target.auth.app_key == "ms-sign-in" and target.auth.account == USER
 
-    result = run_check(oauth_request(smtp), token_source=world.service.token_source(target))
+    result = run_check(oauth_request(oauth_smtp), token_source=world.service.token_source(target))
 
     assert result.ok, result.details()
-    assert smtp.log.oauth_users == [USER]
-    assert smtp.log.oauth_mechanisms == ["XOAUTH2"]
+    assert oauth_smtp.log.oauth_users == [USER]
+    assert oauth_smtp.log.oauth_mechanisms == ["XOAUTH2"]
     assert world.fake.log.pkce_checked == 1
     params = world.fake.log.authorize_params[0]
     assert params["code_challenge_method"] == "S256" and params["login_hint"] == USER
@@ -249,9 +225,9 @@ def test_interactive_sign_in_then_check(world: World, smtp: FaultServer,
 
 
 def test_google_interactive_sign_in_sends_its_client_secret(
-        world: World, smtp: FaultServer, ca_file: Path) -> None:
+        world: World, oauth_smtp: FaultServer, ca_file: Path) -> None:
     target = sign_in(world, ca_file, preset="gmail")
-    result = run_check(oauth_request(smtp, "gmail"),
+    result = run_check(oauth_request(oauth_smtp, "gmail"),
                        token_source=world.service.token_source(target))
     assert result.ok, result.details()
     params = world.fake.log.authorize_params[0]
@@ -262,7 +238,7 @@ def test_google_interactive_sign_in_sends_its_client_secret(
 def test_signed_in_account_that_differs_is_reported(world: World, ca_file: Path) -> None:
     world.fake.user = "boss@example.test"
     flow, _ = world.service.interactive_sign_in("microsoft365", USER,
-                                                open_browser=browser(ca_file))
+                                                open_browser=follow_redirects(ca_file))
     result = flow.run()
     assert result.account == "boss@example.test"
     assert result.differs_from(USER)
@@ -297,7 +273,7 @@ def test_sign_in_time_limit(world: World) -> None:
 
 def test_a_stray_request_to_the_listener_is_not_taken_for_the_answer(
         world: World, ca_file: Path) -> None:
-    follow = browser(ca_file)
+    follow = follow_redirects(ca_file)
 
     def knock_then_follow(url: str) -> bool:
         flow_port = int(flow.redirect_uri.rsplit(":", 1)[1].strip("/"))  # type: ignore[union-attr]
@@ -315,7 +291,7 @@ def test_declined_consent_in_the_browser_is_explained(world: World, ca_file: Pat
     world.fake.authorize_error = ("consent_required", "AADSTS65001: The user or "
                                   "administrator has not consented to use the application.")
     flow, _ = world.service.interactive_sign_in("microsoft365", USER,
-                                                open_browser=browser(ca_file))
+                                                open_browser=follow_redirects(ca_file))
     with pytest.raises(OAuthError) as caught:
         flow.run()
     assert caught.value.category is Category.OAUTH_CONSENT_REQUIRED
@@ -325,7 +301,7 @@ def test_declined_consent_in_the_browser_is_explained(world: World, ca_file: Pat
 # Tokens: cache, silent refresh, sign in again ------------------------------------------------
 
 
-def test_expired_access_token_is_refreshed_silently(world: World, smtp: FaultServer,
+def test_expired_access_token_is_refreshed_silently(world: World, oauth_smtp: FaultServer,
                                                     ca_file: Path) -> None:
     target = sign_in(world, ca_file)
     first = world.service.access_token(target)
@@ -334,7 +310,7 @@ def test_expired_access_token_is_refreshed_silently(world: World, smtp: FaultSer
 
     world.fake.expire_access_tokens()
     world.now += 3600  # the cache now holds an expired token
-    result = run_check(oauth_request(smtp), token_source=world.service.token_source(target))
+    result = run_check(oauth_request(oauth_smtp), token_source=world.service.token_source(target))
 
     assert result.ok, result.details()
     assert world.fake.log.grants.count("refresh_token") == 1
@@ -345,18 +321,18 @@ def test_expired_access_token_is_refreshed_silently(world: World, smtp: FaultSer
     assert stored in world.fake.refresh_tokens() and stored not in old_refresh
 
 
-def test_revoked_refresh_token_asks_to_sign_in_again(world: World, smtp: FaultServer,
+def test_revoked_refresh_token_asks_to_sign_in_again(world: World, oauth_smtp: FaultServer,
                                                      ca_file: Path) -> None:
     target = sign_in(world, ca_file)
     world.fake.revoke_refresh_tokens()
     world.now += 7200
 
-    result = run_check(oauth_request(smtp), token_source=world.service.token_source(target))
+    result = run_check(oauth_request(oauth_smtp), token_source=world.service.token_source(target))
 
     assert_explained(result, Category.OAUTH_SIGN_IN_AGAIN)
     assert result.field == "oauth"
     assert "AADSTS70008" in result.details()
-    assert smtp.log.oauth_mechanisms == []  # no token was sent to the mail server
+    assert oauth_smtp.log.oauth_mechanisms == []  # no token was sent to the mail server
     assert world.service.sign_in_state(target) is SignInState.SIGN_IN_AGAIN
     assert world.secrets.get_secret(REFRESH_NAMESPACE, target.key) is None
     with pytest.raises(SignInAgainError):
@@ -374,10 +350,10 @@ def test_address_never_signed_in_asks_to_sign_in(world: World) -> None:
 # Admin sign-in without the employee ----------------------------------------------------------
 
 
-def test_microsoft_app_only_with_client_secret(world: World, smtp: FaultServer) -> None:
+def test_microsoft_app_only_with_client_secret(world: World, oauth_smtp: FaultServer) -> None:
     target = world.target(OAuthFlow.APP_ONLY)
     assert world.service.sign_in_state(target) is SignInState.SIGNED_IN
-    result = run_check(oauth_request(smtp), token_source=world.service.token_source(target))
+    result = run_check(oauth_request(oauth_smtp), token_source=world.service.token_source(target))
     assert result.ok, result.details()
     assert world.fake.log.grants == ["client_credentials"]
     # One app-only token serves every mailbox of the tenant.
@@ -385,30 +361,30 @@ def test_microsoft_app_only_with_client_secret(world: World, smtp: FaultServer) 
     assert world.service.access_token(other) is world.service.access_token(target)
 
 
-def test_microsoft_app_only_with_certificate(world: World, smtp: FaultServer) -> None:
+def test_microsoft_app_only_with_certificate(world: World, oauth_smtp: FaultServer) -> None:
     app = CompanyApp("ms-cert", "microsoft", OAuthFlow.APP_ONLY, CERT_CLIENT, tenant=TENANT,
                      domains=("example.test",), use_certificate=True)
     world.service.apps = CompanyApps((app,))
     world.service.app_secrets.put(app, AppSecret.CERTIFICATE, _certificate_pem(world.cert_key))
     target = world.target(OAuthFlow.APP_ONLY)
-    result = run_check(oauth_request(smtp), token_source=world.service.token_source(target))
+    result = run_check(oauth_request(oauth_smtp), token_source=world.service.token_source(target))
     assert result.ok, result.details()
     assert world.fake.log.client_assertions_checked == 1
 
 
-def test_google_domain_wide_delegation(world: World, smtp: FaultServer) -> None:
+def test_google_domain_wide_delegation(world: World, oauth_smtp: FaultServer) -> None:
     target = world.target(OAuthFlow.DELEGATION, preset="gmail")
-    result = run_check(oauth_request(smtp, "gmail"),
+    result = run_check(oauth_request(oauth_smtp, "gmail"),
                        token_source=world.service.token_source(target))
     assert result.ok, result.details()
     assert world.fake.log.jwt_assertions_checked == 1
-    assert smtp.log.oauth_users == [USER]
+    assert oauth_smtp.log.oauth_users == [USER]
 
 
-def test_delegated_token_acts_only_as_its_employee(world: World, smtp: FaultServer) -> None:
+def test_delegated_token_acts_only_as_its_employee(world: World, oauth_smtp: FaultServer) -> None:
     token = world.service.access_token(
         world.target(OAuthFlow.DELEGATION, preset="gmail", email="bob@example.test"))
-    result = run_check(oauth_request(smtp, "gmail", access_token=token.value))
+    result = run_check(oauth_request(oauth_smtp, "gmail", access_token=token.value))
     assert_explained(result, Category.OAUTH_TOKEN_REFUSED)
     assert '"schemes": "bearer"' in result.server_text  # the 334 error JSON is kept
     assert result.reply_code == 535
@@ -449,22 +425,22 @@ def test_delegated_token_acts_only_as_its_employee(world: World, smtp: FaultServ
                      Category.OAUTH_NOT_SET_UP, id="no-company-app"),
     ],
 )
-def test_oauth_failure_is_explained(world: World, smtp: FaultServer, flow: OAuthFlow,
+def test_oauth_failure_is_explained(world: World, oauth_smtp: FaultServer, flow: OAuthFlow,
                                     setup: Callable[[World], object],
                                     category: Category) -> None:
     setup(world)
     preset = "gmail" if flow is OAuthFlow.DELEGATION else "microsoft365"
     target = world.target(flow, preset=preset)
-    result = run_check(oauth_request(smtp, preset),
+    result = run_check(oauth_request(oauth_smtp, preset),
                        token_source=world.service.token_source(target))
     assert_explained(result, category)
-    assert smtp.log.oauth_mechanisms == []
+    assert oauth_smtp.log.oauth_mechanisms == []
 
 
-def test_token_refused_by_the_mail_server(world: World, smtp: FaultServer) -> None:
+def test_token_refused_by_the_mail_server(world: World, oauth_smtp: FaultServer) -> None:
     token = world.service.access_token(world.target(OAuthFlow.APP_ONLY))
     world.fake.expire_access_tokens()  # the mail server's view: no longer valid
-    result = run_check(oauth_request(smtp, access_token=token.value))
+    result = run_check(oauth_request(oauth_smtp, access_token=token.value))
     assert_explained(result, Category.OAUTH_TOKEN_REFUSED)
     assert result.enhanced_code == "5.7.3"
     assert "SMTP.SendAsApp" in result.advice  # Microsoft 365's own advice
@@ -489,7 +465,7 @@ def test_server_without_oauth_mechanism(ca: trustme.CA,
     assert server.log.auth_attempts == 0
 
 
-def test_cancel_while_fetching_the_token(smtp: FaultServer) -> None:
+def test_cancel_while_fetching_the_token(oauth_smtp: FaultServer) -> None:
     from mailsettings_desktop.core.account_check import CancelToken
 
     cancel = CancelToken()
@@ -501,7 +477,7 @@ def test_cancel_while_fetching_the_token(smtp: FaultServer) -> None:
 
     threading.Timer(0.3, cancel.cancel).start()
     started = time.monotonic()
-    result = run_check(oauth_request(smtp), cancel=cancel, token_source=slow_source)
+    result = run_check(oauth_request(oauth_smtp), cancel=cancel, token_source=slow_source)
     release.set()
     assert result.category is Category.CANCELLED
     assert time.monotonic() - started < 1.5
@@ -537,14 +513,14 @@ def test_oauth_error_table(error: str, description: str, provider: str,
 # Secrets: the keyring holds them, the database and the log do not -----------------------------
 
 
-def test_secrets_only_in_the_keyring(world: World, smtp: FaultServer, ca_file: Path,
+def test_secrets_only_in_the_keyring(world: World, oauth_smtp: FaultServer, ca_file: Path,
                                      tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     target = sign_in(world, ca_file)
     token = world.service.access_token(target)
     app_only = world.service.access_token(world.target(OAuthFlow.APP_ONLY))
     delegated = world.service.access_token(world.target(OAuthFlow.DELEGATION, "gmail"))
-    assert run_check(oauth_request(smtp),
+    assert run_check(oauth_request(oauth_smtp),
                      token_source=world.service.token_source(target)).ok
     refresh = world.secrets.get_secret(REFRESH_NAMESPACE, target.key)
     assert refresh
@@ -552,7 +528,7 @@ def test_secrets_only_in_the_keyring(world: World, smtp: FaultServer, ca_file: P
     # The address and the company apps as the GUI saves them.
     db = Database(tmp_path / "company.sqlite3")
     employee = db.add_employee("Anna")
-    draft = AddressDraft(employee.id, USER, faults.LOOPBACK, smtp.port, Security.STARTTLS,
+    draft = AddressDraft(employee.id, USER, faults.LOOPBACK, oauth_smtp.port, Security.STARTTLS,
                          USER, provider_key="microsoft365",
                          options=target.auth.to_options())
     with db.session() as s:
