@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -474,27 +475,16 @@ class CompanyAppsWindow(QDialog):
         the keyring already holds it for this app."""
         wanted: dict[AppSecret, str] = {}
         if app.flow is OAuthFlow.DELEGATION:
-            path = self._key_file.text().strip()
-            if path:
-                try:
-                    text = _read(path)
-                    parse_service_account_key(text)
-                    wanted[AppSecret.SERVICE_ACCOUNT_KEY] = text
-                except ValueError as exc:
-                    errors["keyFile"] = str(exc)
-            elif not self._has_stored(app, AppSecret.SERVICE_ACCOUNT_KEY):
-                errors["keyFile"] = "Choose the service account's JSON key file."
+            self._file_secret(
+                app, self._key_file, parse_service_account_key, AppSecret.SERVICE_ACCOUNT_KEY,
+                "keyFile", "Choose the service account's JSON key file.", wanted, errors,
+            )
         elif app.use_certificate:
-            path = self._certificate.text().strip()
-            if path:
-                try:
-                    text = _read(path)
-                    parse_certificate(text)
-                    wanted[AppSecret.CERTIFICATE] = text
-                except ValueError as exc:
-                    errors["certificate"] = str(exc)
-            elif not self._has_stored(app, AppSecret.CERTIFICATE):
-                errors["certificate"] = "Choose the PEM file with the key and the certificate."
+            self._file_secret(
+                app, self._certificate, parse_certificate, AppSecret.CERTIFICATE,
+                "certificate", "Choose the PEM file with the key and the certificate.",
+                wanted, errors,
+            )
         else:
             secret = self._secret.text()
             if secret.strip():
@@ -503,6 +493,24 @@ class CompanyAppsWindow(QDialog):
                     app, AppSecret.CLIENT_SECRET):
                 errors["secret"] = "Enter the client secret's value."
         return wanted
+
+    def _file_secret(
+        self, app: CompanyApp, edit: QLineEdit, parse: Callable[[str], object],
+        kind: AppSecret, field: str, missing: str,
+        wanted: dict[AppSecret, str], errors: dict[str, str],
+    ) -> None:
+        """Read and check a secret kept in a file the admin chose (a key or certificate);
+        an empty path is fine when the keyring already holds that secret for this app."""
+        path = edit.text().strip()
+        if path:
+            try:
+                text = _read(path)
+                parse(text)
+                wanted[kind] = text
+            except ValueError as exc:
+                errors[field] = str(exc)
+        elif not self._has_stored(app, kind):
+            errors[field] = missing
 
     def _has_stored(self, app: CompanyApp, kind: AppSecret) -> bool:
         if self._editing is None:
