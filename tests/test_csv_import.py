@@ -113,7 +113,9 @@ def test_bad_rows_are_reported_with_their_line(db: Database, tmp_path: Path) -> 
     assert errors[2] is None
     assert errors[3] == "The name is missing."
     assert errors[4] is not None
-    assert errors[4].startswith("Internal email “bruno-at-example.com”: This is not an internal")
+    assert errors[4].startswith(
+        "Internal email “bruno-at-example.com”: This is not an internal"
+    )
     assert errors[6] == "The same employee is already on line 2."
     assert errors[7] == "This employee already exists (same name and internal email)."
     assert errors[8] == "The name is too long (200 characters at most)."

@@ -108,7 +108,8 @@ def test_company_address_for_two_employees_and_the_sending_view(
     assert bruno["Online shop"] == ("bruno@example.test", "Project address")
     assert bruno["Support mailbox"] == (USER, "Company address")
     assert bruno["Trade fair 2026"] == ("bruno@example.test", "Default address")
-    qtmodeltester.check(child(window, QTableView, "sendingTable").model())  # type: ignore[attr-defined]
+    sending = child(window, QTableView, "sendingTable").model()
+    qtmodeltester.check(sending)  # type: ignore[attr-defined]
     chloe = sending_rows(qtbot, window, "Chloé Martin")
     assert chloe["Support mailbox"] == ("No external address", "None")
     assert "own address" in child(window, QLabel, "sendingRule").text()

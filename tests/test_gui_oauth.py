@@ -160,7 +160,8 @@ def sign_in(qtbot: QtBot, dialog: QDialog) -> None:
 def save(qtbot: QtBot, window: MainWindow, dialog: QDialog) -> AddressRecord:
     button = child(dialog, QPushButton, "saveButton")
     assert button.isEnabled(), status_text(dialog)
-    with qtbot.waitSignal(dialog.address_saved, timeout=5000) as saved:  # type: ignore[attr-defined]
+    saved_signal = dialog.address_saved  # type: ignore[attr-defined]
+    with qtbot.waitSignal(saved_signal, timeout=5000) as saved:
         click(qtbot, button)
     qtbot.waitUntil(lambda: window.findChild(QDialog, "addressDialog") is None)
     assert saved.args is not None

@@ -263,8 +263,8 @@ def _columns(header: Sequence[str]) -> tuple[ImportKind, tuple[str, ...], tuple[
         found = ", ".join(c.strip() for c in header if c.strip()) or "nothing"
         raise CsvImportError(
             "The first row must name the columns: “name” (and optionally “position”, "
-            "“internal_email”, “projects”) for employees, or a single “project” column "
-            f"for projects. Found: {found}."
+            "“internal_email”, “projects”) for employees, or a single “project” "
+            f"column for projects. Found: {found}."
         )
     columns = tuple(n for n in names if n in known)
     ignored = tuple(h.strip() for h, n in zip(header, names, strict=True) if n not in known)
