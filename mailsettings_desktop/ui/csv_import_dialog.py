@@ -127,6 +127,8 @@ class CsvImportDialog(QDialog):
         table.verticalHeader().hide()
         table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         table.horizontalHeader().setStretchLastSection(True)
+        # TODO: a long problem runs past the right edge (scroll, or read its tooltip);
+        # wrapping it in the last column did not take with Qt's header sizing.
         self._summary = QLabel()
         self._summary.setObjectName("csvSummary")
         self._summary.setWordWrap(True)
@@ -146,7 +148,7 @@ class CsvImportDialog(QDialog):
         file_row.addWidget(self._choose)
         file_row.addWidget(self._file, 1)
         buttons = QHBoxLayout()
-        buttons.addWidget(self._error, 1)
+        buttons.addStretch(1)
         buttons.addWidget(cancel)
         buttons.addWidget(self._import)
         layout = QVBoxLayout(self)
@@ -155,6 +157,7 @@ class CsvImportDialog(QDialog):
         layout.addWidget(table, 1)
         layout.addWidget(self._summary)
         layout.addWidget(self._skip)
+        layout.addWidget(self._error)
         layout.addLayout(buttons)
         self.resize(820, 480)
         self._update_buttons()

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -52,11 +53,13 @@ class PreferencesDialog(QDialog):
             "network at the same time."
         )
         explanation.setWordWrap(True)
-        form = QFormLayout(self)
-        form.addRow(explanation)
+        form = QFormLayout()
         form.addRow("Test all checks", self._concurrency)
-        form.addRow("", buttons)
-        self.resize(460, 0)
+        layout = QVBoxLayout(self)
+        layout.addWidget(explanation)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        self.setMinimumWidth(460)
 
     def _on_ok(self) -> None:
         QSettings().setValue(_CONCURRENCY_KEY, self._concurrency.value())
